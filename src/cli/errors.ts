@@ -2,6 +2,8 @@ import {
   BadRequestError, ConflictError, CouchError, ForbiddenError, NotCouchDBError, NotFoundError, TimeoutError, TlsError,
   UnauthorizedError, UnreachableError,
 } from '../couch/errors.js';
+import { ConfigError } from '../config/errors.js';
+import { PromptCancelled } from '../config/prompt.js';
 import { EXIT } from './exit-codes.js';
 
 /** A user-facing failure: one line of what failed and what to do, plus the exit code. */
@@ -15,6 +17,8 @@ export class UserError extends Error {
 /** Turn any error into one clear line (what failed, where, what to do) and an exit code. */
 export function describeError(err: unknown): { message: string; exitCode: number } {
   if (err instanceof UserError) return { message: err.message, exitCode: err.exitCode };
+  if (err instanceof ConfigError) return { message: err.message, exitCode: EXIT.config };
+  if (err instanceof PromptCancelled) return { message: err.message, exitCode: EXIT.interrupted };
   if (err instanceof TlsError) {
     return { message: `${err.message}. Give the server's CA with --ca-file, or (unsafe) --insecure to skip verification.`, exitCode: EXIT.unreachable };
   }
