@@ -135,15 +135,25 @@ export function ensureConfigDir(dir: string): void {
   chmodSync(dir, 0o700);
 }
 
-/** conf.yml's text: the four keys in PyYAML's sorted order, block style, as `yaml.safe_dump` writes them. */
-export function formatConfFile(values: Omit<ConfValues, 'password'> & { encryptedPassword: string }): string {
-  const doc = {
-    database: values.database,
-    encrypted_password: values.encryptedPassword,
-    host_url: values.hostUrl,
-    username: values.username,
-  };
+/**
+ * conf.yml's text: the keys in PyYAML's sorted order, block style, as `yaml.safe_dump` writes them.
+ * Keys without a value are left out (only when rewriting a file that lacked them).
+ */
+export function formatConfFile(values: { hostUrl?: string; database?: string; username?: string; encryptedPassword: string }): string {
+  const doc: Record<string, string> = {};
+  if (values.database !== undefined) doc.database = values.database;
+  doc.encrypted_password = values.encryptedPassword;
+  if (values.hostUrl !== undefined) doc.host_url = values.hostUrl;
+  if (values.username !== undefined) doc.username = values.username;
   return YAML.stringify(doc, YAML_OPTIONS);
+}
+
+function replaceConfFile(dir: string, text: string): string {
+  const confPath = confFilePath(dir);
+  const tmp = `${confPath}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, confPath);
+  return confPath;
 }
 
 /**
@@ -153,9 +163,12 @@ export function formatConfFile(values: Omit<ConfValues, 'password'> & { encrypte
 export function writeConfFile(dir: string, values: ConfValues): { confPath: string; keyPath: string; keyCreated: boolean } {
   const { key, created } = ensureKeyFile(dir);
   const encryptedPassword = fernetEncrypt(key, values.password);
-  const confPath = confFilePath(dir);
-  const tmp = `${confPath}.${process.pid}.tmp`;
-  writeFileSync(tmp, formatConfFile({ ...values, encryptedPassword }), { mode: 0o600 });
-  renameSync(tmp, confPath);
+  const confPath = replaceConfFile(dir, formatConfFile({ ...values, encryptedPassword }));
   return { confPath, keyPath: keyFilePath(dir), keyCreated: created };
+}
+
+/** Store a new password in an existing conf.yml (after `picas passwd`), keeping its other keys and the key. */
+export function rewriteConfPassword(dir: string, conf: ConfFile, password: string): string {
+  const { key } = ensureKeyFile(dir);
+  return replaceConfFile(dir, formatConfFile({ ...conf, encryptedPassword: fernetEncrypt(key, password) }));
 }
