@@ -1,18 +1,24 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import expressPouchDB from 'express-pouchdb';
 import PouchDB from 'pouchdb-node';
+import { accessControl } from './access.js';
 import { authFront } from './auth-front.js';
+import { openInternalStore } from './internal-store.js';
+import { errorHandler, guardProcess, guardRequests } from './request-guard.js';
+import { SecurityStore } from './security.js';
+import { UserDirectory } from './users.js';
 
 /**
  * The embedded CouchDB-compatible server: PouchDB's HTTP layer (express-pouchdb) on LevelDB files in one
- * data folder, behind a front of our own (auth-front.ts) that requires credentials and refuses what
- * express-pouchdb gets wrong. One process owns the data folder; everything else talks HTTP to it.
+ * data folder, behind a front of our own that authenticates every request, applies CouchDB 3's access
+ * rules, serves the routes express-pouchdb gets wrong (`_changes`, `_security`, `_users`, `_session`), and
+ * keeps any failing request from ending the process. One process owns the data folder; everything else
+ * talks HTTP to it.
  */
 export interface EmbeddedServerOptions {
   dataDir: string;
@@ -36,38 +42,68 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const host = options.host ?? '127.0.0.1';
-  const log = options.log ?? (() => {});
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (!options.admin.username || !options.admin.password) throw new Error('the embedded server needs an admin user name and password');
+  guardProcess(log);
+
   const Pouch = PouchDB.defaults({ prefix: `${dataDir}/` });
   const pouchApp = expressPouchDB(Pouch, {
     mode: 'minimumForPouchDB',
-    overrideMode: { include: ['routes/security'] },
+    // No gzip: it holds continuous feeds back, and the server is mostly reached over loopback.
+    // No temporary views: they run code from the request (refused in access.ts anyway).
+    overrideMode: { exclude: ['compression', 'routes/temp-views', 'routes/session-stub'] },
     inMemoryConfig: true,
     logPath: `${dataDir}/log.txt`,
   });
+  const store = openInternalStore(dataDir);
+  const users = new UserDirectory(store.users, options.admin);
+  const security = new SecurityStore(store.security);
+
   const app = express();
   app.disable('x-powered-by');
-  app.use(authFront({ admin: options.admin }));
+  app.disable('etag');
+  app.use(guardRequests(log));
+  app.use(authFront(users));
+  app.use(accessControl({ Pouch, users, security }));
   app.use(pouchApp);
+  app.use(errorHandler(log));
 
   const server: Server = options.tls
     ? createHttpsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, app)
     : createHttpServer(app);
   server.keepAliveTimeout = 60_000;
+  // Long polls and continuous feeds set their own limits.
+  server.requestTimeout = 0;
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 5984, host, () => resolveListen());
+    server.listen(options.port ?? 5984, host, () => {
+      server.removeListener('error', reject);
+      resolveListen();
+    });
+  }).catch(async (err) => {
+    await store.close();
+    throw err;
   });
+  server.on('error', (err) => log(`server error: ${err.message}`));
   const port = (server.address() as AddressInfo).port;
   const scheme = options.tls ? 'https' : 'http';
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  log(`picas embedded server listening on ${url} (data in ${dataDir})`);
+  let closing: Promise<void> | undefined;
   return {
     url,
     host,
     port,
-    close: () => new Promise<void>((done) => {
-      server.close(() => done());
-      server.closeAllConnections();
-    }),
+    close: () => closing ??= (async () => {
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      });
+      // Close the databases so LevelDB writes its files out before the process ends.
+      const open: any[] = [...(Pouch.__dbCacheMap?.values?.() ?? [])];
+      await Promise.race([
+        Promise.allSettled([...open.map((db) => db.close()), store.close()]),
+        new Promise((r) => setTimeout(r, 5000).unref()),
+      ]);
+    })(),
   };
 }
