@@ -27,9 +27,10 @@ export function promptHidden(
   if (!input.isTTY || typeof input.setRawMode !== 'function') {
     return Promise.reject(new ConfigError(`cannot ask for the password: not a terminal. ${hint}`));
   }
-  output.write(question);
+  // Echo goes off before the question shows, so an answer typed at once is never echoed.
   const wasRaw = input.isRaw;
   input.setRawMode(true);
+  output.write(question);
   input.resume();
   return new Promise<string>((resolve, reject) => {
     let answer = '';
