@@ -164,7 +164,10 @@ export class Database {
   async rev(id: string): Promise<string | undefined> {
     try {
       const res = await this.request('HEAD', `/${docPath(id)}`);
-      return String(res.headers.etag ?? '').replace(/"/g, '') || undefined;
+      const etag = String(res.headers.etag ?? '').replace(/"/g, '');
+      // CouchDB's ETag is the revision; a server that sends another ETag gets asked with a GET.
+      if (/^\d+-[0-9a-f]+$/.test(etag)) return etag;
+      return (await this.get(id))._rev;
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
       throw err;

@@ -1,0 +1,136 @@
+import type { Database, ViewRow } from '../couch/database.js';
+import { isFree } from '../tokens/state.js';
+import { lockToken } from '../tokens/operations.js';
+import type { Token } from '../tokens/token.js';
+import { backoffMs, sleep } from './backoff.js';
+import { newAttemptId, type PilotIdentity } from './pilot-identity.js';
+
+/** A view that holds claimable tokens: `Monitor/todo` by default. */
+export interface ViewRef {
+  design: string;
+  view: string;
+  /** Only rows with this key (e.g. a view keyed by a token field). */
+  key?: unknown;
+}
+
+export const DEFAULT_VIEW: ViewRef = { design: 'Monitor', view: 'todo' };
+
+/** What picas records in a token it holds, beside the original's lock fields (the Python client ignores it). */
+export interface AttemptRecord {
+  attempt: string;
+  pilot: string;
+  host: string;
+  job?: string;
+  /** Server epoch seconds when claimed. */
+  claimed_at: number;
+  /** Server epoch seconds when the lease ends, unless renewed. */
+  lease_until: number;
+}
+
+export type ClaimedToken = Token & { _rev: string; picas: AttemptRecord & Record<string, unknown> };
+
+export interface ClaimOptions {
+  /** Views in priority order: the first with free tokens is used. */
+  views?: ViewRef[];
+  /** How many candidate rows to read; a random pick among them spreads concurrent pilots. */
+  window?: number;
+  /** How many tokens to claim in one write. */
+  batchSize?: number;
+  pilot: PilotIdentity;
+  leaseSeconds?: number;
+  /** Conflict rounds before giving up for this call (the caller may call again); never ends a pilot. */
+  maxRounds?: number;
+  signal?: AbortSignal;
+  /** Called on each round lost to other pilots (for statistics). */
+  onConflict?: (lost: number) => void;
+}
+
+export interface ClaimStats {
+  rounds: number;
+  conflicts: number;
+}
+
+/** Fisher-Yates on a copy. */
+function shuffled<T>(items: T[]): T[] {
+  const a = items.slice();
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/**
+ * Claim up to `batchSize` free tokens. Read a window of candidates from the view with their current
+ * documents, pick at random, check each is still free (`lock == 0 && done == 0`: the view can be a moment
+ * behind), and write them back locked, each conditional on the `_rev` just read, in one `_bulk_docs`. A
+ * conflict means another pilot won that token: it is dropped, and when a whole round is lost the claim
+ * backs off a random while and reads again. Returns [] only when the views hold no free token.
+ */
+export async function claimTokens(db: Database, options: ClaimOptions, stats?: ClaimStats): Promise<ClaimedToken[]> {
+  const views = options.views?.length ? options.views : [DEFAULT_VIEW];
+  const window = options.window ?? 100;
+  const batchSize = Math.max(1, options.batchSize ?? 1);
+  const maxRounds = options.maxRounds ?? 1_000;
+  for (let round = 0; round < maxRounds && !options.signal?.aborted; round++) {
+    if (stats) stats.rounds++;
+    const candidates = await readCandidates(db, views, window);
+    if (candidates.length === 0) return [];
+    const picked = shuffled(candidates).slice(0, batchSize);
+    const claimed = await writeClaims(db, picked, options);
+    if (claimed.length > 0) return claimed;
+    if (stats) stats.conflicts++;
+    options.onConflict?.(picked.length);
+    await sleep(backoffMs(round, 10, 500), options.signal);
+  }
+  return [];
+}
+
+/** Free tokens from the first view (in priority order) that has any. */
+async function readCandidates(db: Database, views: ViewRef[], window: number): Promise<Token[]> {
+  for (const ref of views) {
+    const result = await db.view<unknown, Token>(ref.design, ref.view, {
+      include_docs: true,
+      limit: window,
+      ...(ref.key !== undefined ? { key: ref.key } : {}),
+    });
+    const free = result.rows
+      .map((row: ViewRow<unknown, Token>) => row.doc)
+      .filter((doc): doc is Token => !!doc && isFree(doc));
+    if (free.length > 0) return free;
+  }
+  return [];
+}
+
+async function writeClaims(db: Database, picked: Token[], options: ClaimOptions): Promise<ClaimedToken[]> {
+  const now = Math.floor(db.server.serverNow() / 1000);
+  const lease = options.leaseSeconds ?? 300;
+  const { pilot } = options;
+  const docs = picked.map((token) => {
+    const locked = lockToken(token, { now, hostname: pilot.hostname, env: pilot.env });
+    const previous = (token as { picas?: Record<string, unknown> }).picas ?? {};
+    const record: AttemptRecord & Record<string, unknown> = {
+      ...previous,
+      attempt: newAttemptId(),
+      pilot: pilot.pilotId,
+      host: pilot.hostname,
+      claimed_at: now,
+      lease_until: now + lease,
+    };
+    if (pilot.jobId) record.job = pilot.jobId.value;
+    else delete record.job;
+    return { ...locked, picas: record } as ClaimedToken;
+  });
+  const results = await db.bulkDocs(docs);
+  const claimed: ClaimedToken[] = [];
+  results.forEach((r, i) => {
+    if (r.ok && r.rev) claimed.push({ ...docs[i]!, _rev: r.rev });
+  });
+  return claimed;
+}
+
+/** Claim exactly one token, or undefined when none is free. */
+export async function claimToken(db: Database, options: Omit<ClaimOptions, 'batchSize'>): Promise<ClaimedToken | undefined> {
+  const [token] = await claimTokens(db, { ...options, batchSize: 1 });
+  return token;
+}

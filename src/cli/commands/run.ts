@@ -1,0 +1,138 @@
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { addConnectionOptions, openSession, type ConnectionFlags } from '../options.js';
+import { action } from '../action.js';
+import { UserError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import { runPilot } from '../../worker/run-pilot.js';
+import { commandTask } from '../../worker/command-task.js';
+import { ensureDesignDocs } from '../../tokens/design.js';
+import type { ViewRef } from '../../claim/claim.js';
+import { NotFoundError } from '../../couch/errors.js';
+
+interface RunFlags extends ConnectionFlags {
+  designDoc: string;
+  design_doc?: string;
+  view: string[];
+  key?: string;
+  slots: string;
+  maxTokenTime?: string;
+  maxTotalTime?: string;
+  maxTasks?: string;
+  maxScrub: string;
+  wait?: boolean;
+  pollInterval: string;
+  batch: string;
+  lease: string;
+  onInterrupt: 'todo' | 'error';
+  workDir: string;
+  keepWorkDirs?: boolean;
+  maxLogBytes: string;
+  grace: string;
+}
+
+const num = (value: string | undefined, name: string, min = 0): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min) throw new UserError(`${name} must be a number >= ${min}, not ${JSON.stringify(value)}`, EXIT.usage);
+  return n;
+};
+
+/** Parse `Design/view` or `view` (in --design-doc) into view references, in priority order. */
+export function parseViews(views: string[], designDoc: string, key?: string): ViewRef[] {
+  const parsedKey = key === undefined ? undefined : (() => { try { return JSON.parse(key); } catch { return key; } })();
+  return views.map((v) => {
+    const [design, view] = v.includes('/') ? v.split('/', 2) as [string, string] : [designDoc, v];
+    return { design, view, ...(parsedKey !== undefined ? { key: parsedKey } : {}) };
+  });
+}
+
+export function register(program: Command): void {
+  const cmd = program.command('run')
+    .description('run a pilot: claim tokens and run their commands until none is left')
+    .argument('[argv...]', 'after --: an argument template run instead of the token\'s input, e.g. -- ./fractals -q {q} -o {_id}.ppm')
+    .option('--design-doc <name>', 'design document of the views', 'Monitor')
+    .addOption(new Option('--design_doc <name>', 'the original\'s spelling of --design-doc').hideHelp())
+    .option('--view <view...>', 'view(s) to claim from, in priority order (name or Design/name)', ['todo'])
+    .option('--key <json>', 'claim only rows of the view with this key')
+    .option('--slots <n>', 'tokens run at once in this pilot (e.g. one per core)', '1')
+    .option('--max-token-time <seconds>', 'stop a command running longer than this (token becomes error)')
+    .option('--max-total-time <seconds>', 'start no new token after this long')
+    .option('--max-tasks <n>', 'stop after this many tokens')
+    .option('--max-scrub <n>', 'reset a failed token for another try while its scrub_count is below this', '0')
+    .option('--wait', 'when no token is free, keep polling instead of ending')
+    .option('--poll-interval <seconds>', 'longest wait between polls with --wait', '10')
+    .option('--batch <n>', 'tokens claimed per request', '1')
+    .option('--lease <seconds>', 'how long a claim holds without renewal', '300')
+    .addOption(new Option('--on-interrupt <state>', 'where tokens of commands stopped by SIGTERM/SIGINT go').choices(['todo', 'error']).default('todo'))
+    .option('--work-dir <dir>', 'parent folder of the per-token working directories', './picas-work')
+    .option('--keep-work-dirs', 'keep each token\'s working directory after it ran')
+    .option('--max-log-bytes <n>', 'bound per log stream (a tail is kept beyond it)', String(1024 * 1024))
+    .option('--grace <seconds>', 'between SIGTERM and SIGKILL when a command is stopped', '30')
+    .addHelpText('after', `
+Examples:
+  picas run                                   run tokens' input commands until none is left
+  picas run --slots 8 --max-token-time 3600   eight at a time, none longer than an hour
+  picas run --wait --max-total-time 86400     keep polling for new tokens for a day
+  picas run --view Monitor/todo --view Low/todo   prioritised: Monitor first
+  picas run -- ./fractals -q {q} -d {d} -m {m} -o {_id}.ppm
+
+Exit status: 0 when the pilot worked through the tokens (failed tokens are data), 2 usage,
+3 configuration, 4 server unreachable, 5 authentication, 6 database or view not found.`);
+  addConnectionOptions(cmd).action(action(async (argv: string[], flags: RunFlags) => {
+    const session = openSession(flags);
+    const { out, db } = session;
+    const designDoc = flags.design_doc ?? flags.designDoc;
+    const views = parseViews(flags.view, designDoc, flags.key);
+    const controller = new AbortController();
+    const onSignal = (sig: NodeJS.Signals) => {
+      out.info(`${sig}: stopping running commands and putting their tokens back to ${flags.onInterrupt}`);
+      controller.abort(new Error(sig));
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    try {
+      if (!(await db.exists())) {
+        throw new UserError(`database "${db.name}" does not exist on ${session.couch.url}; create it with \`picas push\` or \`picas views\``, EXIT.notFound);
+      }
+      await ensureDesignDocs(db);
+      const summary = await runPilot({
+        processTask: commandTask({
+          argv: argv.length ? argv : undefined,
+          workRoot: resolve(flags.workDir),
+          keepWorkDirs: flags.keepWorkDirs,
+          maxLogBytes: num(flags.maxLogBytes, '--max-log-bytes', 1),
+          graceMs: num(flags.grace, '--grace')! * 1000,
+        }),
+      }, {
+        db,
+        views,
+        slots: num(flags.slots, '--slots', 1),
+        batchSize: num(flags.batch, '--batch', 1),
+        leaseSeconds: num(flags.lease, '--lease', 1),
+        maxTokenTimeMs: flags.maxTokenTime ? num(flags.maxTokenTime, '--max-token-time')! * 1000 : undefined,
+        maxTotalTimeMs: flags.maxTotalTime ? num(flags.maxTotalTime, '--max-total-time')! * 1000 : undefined,
+        maxTasks: num(flags.maxTasks, '--max-tasks', 1),
+        maxScrub: num(flags.maxScrub, '--max-scrub'),
+        wait: flags.wait ? { pollMs: 1_000, maxPollMs: num(flags.pollInterval, '--poll-interval')! * 1000 } : false,
+        onInterrupt: flags.onInterrupt,
+        signal: controller.signal,
+        log: (line) => out.info(line),
+        retry: { onRetry: (err, wait) => out.warn(`${err.message}; retrying in ${(wait / 1000).toFixed(1)} s`) },
+      }).catch((err) => {
+        if (err instanceof NotFoundError && /_view|_design/.test(err.where)) {
+          throw new UserError(`view not found: ${err.where} (check --design-doc and --view)`, EXIT.notFound);
+        }
+        throw err;
+      });
+      out.info(`pilot ${summary.pilotId}: ${summary.done} done, ${summary.failed} failed` +
+        `${summary.interrupted ? `, ${summary.interrupted} interrupted` : ''}${summary.staleResults ? `, ${summary.staleResults} stale results kept` : ''}` +
+        ` in ${(summary.elapsedMs / 1000).toFixed(1)} s (stopped: ${summary.stoppedBy})`);
+      return EXIT.ok;
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      await session.close();
+    }
+  }));
+}

@@ -1,0 +1,6 @@
+export * from './token.js';
+export * from './state.js';
+export * from './job-ids.js';
+export * from './operations.js';
+export * from './design.js';
+export * from './status.js';

@@ -1,0 +1,62 @@
+import { hostname } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { runCommand, slotWorkDir, tokenEnvironment } from '../exec/index.js';
+import type { ClaimedToken } from '../claim/claim.js';
+import type { PilotHooks, TaskContext, TaskOutcome } from './run-pilot.js';
+
+export interface CommandTaskOptions {
+  /** An argv template (`['./fractals', '-q', '{q}']`): no shell. Without it the token's `input` runs in bash. */
+  argv?: string[];
+  /** Parent folder of the per-slot working directories. */
+  workRoot: string;
+  /** Keep each token's working directory after it ran (default: remove it). */
+  keepWorkDirs?: boolean;
+  maxLogBytes?: number;
+  /** Grace between SIGTERM and SIGKILL when a command is stopped. */
+  graceMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The standard task: run the token's command (its `input` through a shell, as the original's
+ * process_task.sh, or an argv template) in a working directory of its own, and report exit code,
+ * times, host and bounded logs.
+ */
+export function commandTask(options: CommandTaskOptions): PilotHooks['processTask'] {
+  return async (token: ClaimedToken, ctx: TaskContext): Promise<TaskOutcome> => {
+    if (!options.argv && typeof token.input !== 'string') {
+      return {
+        exitCode: -1,
+        failure: { message: `token ${token._id} has no command to run: its "input" is ${token.input === undefined ? 'missing' : `a ${Array.isArray(token.input) ? 'list' : typeof token.input}, not a string`} (give an argv template to picas run, or make input a command line)` },
+      };
+    }
+    const cwd = slotWorkDir(options.workRoot, ctx.slot, token._id);
+    try {
+      const result = await runCommand({
+        ...(options.argv ? { argv: options.argv } : { shell: token.input as string }),
+        fields: token,
+        cwd,
+        env: tokenEnvironment(token, options.env ?? process.env),
+        signal: ctx.signal,
+        graceMs: options.graceMs,
+        maxLogBytes: options.maxLogBytes,
+      });
+      const fields = {
+        start_time: Math.floor(result.startTime / 1000),
+        end_time: Math.floor(result.endTime / 1000),
+        run_time: Math.round(result.durationMs) / 1000,
+        exec_host: hostname(),
+      };
+      const logs = { stdout: result.stdout, stderr: result.stderr };
+      if (result.aborted || result.timedOut) {
+        return { exitCode: result.exitCode ?? -1, fields, logs, failure: { message: `command stopped (${result.signal ?? 'killed'}) before it ended` } };
+      }
+      if (result.exitCode === null) {
+        return { exitCode: -1, fields, logs, failure: { message: `command killed by signal ${result.signal}` } };
+      }
+      return { exitCode: result.exitCode, fields, logs };
+    } finally {
+      if (!options.keepWorkDirs) await rm(cwd, { recursive: true, force: true }).catch(() => {});
+    }
+  };
+}

@@ -1,0 +1,251 @@
+import type { Database } from '../couch/database.js';
+import { DEFAULT_VIEW, type ClaimedToken, type ViewRef } from '../claim/claim.js';
+import { pilotIdentity, type PilotIdentity } from '../claim/pilot-identity.js';
+import { backoffMs, sleep } from '../claim/backoff.js';
+import type { RetryOptions } from '../couch/retry.js';
+import { attachLogs, markDone, markError, nowSeconds, scrubToken } from '../tokens/operations.js';
+import type { Token } from '../tokens/token.js';
+import { saveResult } from './save-result.js';
+import { TokenFeed } from './token-feed.js';
+import { releaseToken } from './release.js';
+
+/** What a task reports back; the loop turns it into the token's result. */
+export interface TaskOutcome {
+  /** The work's exit status: 0 is done, anything else is error (a failed token is data, not a pilot failure). */
+  exitCode: number;
+  /** Fields merged into the token (start/end time, host, user results). */
+  fields?: Record<string, unknown>;
+  /** stdout and stderr, attached as `logs_<id>.out` / `.err`. */
+  logs?: { stdout: Buffer | string; stderr: Buffer | string };
+  /** Set when the task could not run or was stopped: the token becomes error with this message. */
+  failure?: { message: string; exception?: string };
+}
+
+export interface TaskContext {
+  slot: number;
+  /** Aborted when the pilot is told to stop (signal) or the token's time is up. */
+  signal: AbortSignal;
+  /** maxTokenTime in ms, for tasks that enforce it themselves (the command task kills the process group). */
+  timeoutMs?: number;
+  log: (line: string) => void;
+}
+
+/** The original's RunActor hooks. Only `processTask` is required. */
+export interface PilotHooks {
+  prepareEnv?(): Promise<void> | void;
+  prepareRun?(token: ClaimedToken, ctx: TaskContext): Promise<void> | void;
+  processTask(token: ClaimedToken, ctx: TaskContext): Promise<TaskOutcome | void> | TaskOutcome | void;
+  cleanupRun?(token: Token, ctx: TaskContext): Promise<void> | void;
+  cleanupEnv?(): Promise<void> | void;
+}
+
+export interface PilotOptions {
+  db: Database;
+  pilot?: PilotIdentity;
+  /** Views in priority order (default Monitor/todo). */
+  views?: ViewRef[];
+  window?: number;
+  batchSize?: number;
+  leaseSeconds?: number;
+  /** Tokens run at once in this pilot. */
+  slots?: number;
+  maxTokenTimeMs?: number;
+  /** No new token is started after this much time. */
+  maxTotalTimeMs?: number;
+  /** Stop after this many tokens (all slots together). */
+  maxTasks?: number;
+  /** A token whose exit code is not 0 is reset for another try while its scrub_count is below this. */
+  maxScrub?: number;
+  /** Asked before each claim: true ends the pilot. */
+  stop?: () => boolean | Promise<boolean>;
+  /** When no token is free: wait and poll again (until stop/maxTotalTime) instead of ending. */
+  wait?: false | { pollMs?: number; maxPollMs?: number };
+  /** Where the tokens of interrupted commands go: back to todo (default) or to error. */
+  onInterrupt?: 'todo' | 'error';
+  /** Abort to stop now: running tasks are stopped and their tokens released. */
+  signal?: AbortSignal;
+  retry?: RetryOptions;
+  log?: (line: string) => void;
+}
+
+export interface PilotSummary {
+  pilotId: string;
+  claimed: number;
+  done: number;
+  failed: number;
+  scrubbed: number;
+  interrupted: number;
+  staleResults: number;
+  conflicts: number;
+  elapsedMs: number;
+  stoppedBy: 'empty' | 'maxTasks' | 'maxTotalTime' | 'stop' | 'signal';
+}
+
+/**
+ * The pilot's run loop (the original's RunActor): prepareEnv once; for each claimed token prepareRun,
+ * processTask, save the result, cleanupRun; cleanupEnv once at the end, always. `slots` loops share one
+ * token feed.
+ */
+export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promise<PilotSummary> {
+  const started = Date.now();
+  const log = options.log ?? (() => {});
+  const pilot = options.pilot ?? pilotIdentity();
+  const stopAll = new AbortController();
+  const outer = options.signal;
+  const onOuterAbort = () => stopAll.abort(outer?.reason);
+  if (outer?.aborted) stopAll.abort(outer.reason);
+  outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const feed = new TokenFeed(options.db, {
+    views: options.views?.length ? options.views : [DEFAULT_VIEW],
+    window: options.window,
+    batchSize: options.batchSize,
+    leaseSeconds: options.leaseSeconds,
+    pilot,
+    signal: stopAll.signal,
+  }, options.retry);
+  const summary: PilotSummary = {
+    pilotId: pilot.pilotId, claimed: 0, done: 0, failed: 0, scrubbed: 0, interrupted: 0, staleResults: 0,
+    conflicts: 0, elapsedMs: 0, stoppedBy: 'empty',
+  };
+  let started_tasks = 0;
+  let stopReason: PilotSummary['stoppedBy'] | undefined;
+
+  const shouldStop = async (): Promise<boolean> => {
+    if (stopAll.signal.aborted) { stopReason ??= 'signal'; return true; }
+    if (stopReason) return true;
+    if (options.maxTasks !== undefined && started_tasks >= options.maxTasks) { stopReason = 'maxTasks'; return true; }
+    if (options.maxTotalTimeMs !== undefined && Date.now() - started >= options.maxTotalTimeMs) { stopReason = 'maxTotalTime'; return true; }
+    if (options.stop && await options.stop()) { stopReason = 'stop'; return true; }
+    return false;
+  };
+
+  const nextToken = async (): Promise<ClaimedToken | undefined> => {
+    for (let idle = 0; ; idle++) {
+      if (await shouldStop()) return undefined;
+      const token = await feed.next();
+      if (token) return token;
+      if (!options.wait || stopAll.signal.aborted) { stopReason ??= 'empty'; return undefined; }
+      const wait = Math.min(options.wait.maxPollMs ?? 10_000, backoffMs(idle, options.wait.pollMs ?? 1_000, options.wait.maxPollMs ?? 10_000));
+      log(`no free token; polling again in ${(wait / 1000).toFixed(1)} s`);
+      await sleep(wait, stopAll.signal);
+    }
+  };
+
+  const runSlot = async (slot: number) => {
+    for (;;) {
+      const token = await nextToken();
+      if (!token) return;
+      started_tasks++;
+      summary.claimed++;
+      await runOne(hooks, token, slot, options, stopAll.signal, summary, log);
+    }
+  };
+
+  await hooks.prepareEnv?.();
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, options.slots ?? 1) }, (_, i) => runSlot(i)));
+  } finally {
+    // Claimed but never started: give back at once rather than leaving them to a lease expiry.
+    for (const token of feed.drain()) {
+      await releaseToken(options.db, token, 'todo', 'pilot stopped before starting it', options.retry).catch((err) => {
+        log(`could not release ${token._id}: ${(err as Error).message}`);
+      });
+    }
+    outer?.removeEventListener('abort', onOuterAbort);
+    await hooks.cleanupEnv?.();
+  }
+  summary.conflicts = feed.stats.conflicts;
+  summary.elapsedMs = Date.now() - started;
+  summary.stoppedBy = stopReason ?? 'empty';
+  return summary;
+}
+
+async function runOne(
+  hooks: PilotHooks,
+  token: ClaimedToken,
+  slot: number,
+  options: PilotOptions,
+  stopAll: AbortSignal,
+  summary: PilotSummary,
+  log: (line: string) => void,
+): Promise<void> {
+  const perToken = new AbortController();
+  const onStop = () => perToken.abort(stopAll.reason);
+  stopAll.addEventListener('abort', onStop, { once: true });
+  let timedOut = false;
+  const timer = options.maxTokenTimeMs !== undefined
+    ? setTimeout(() => { timedOut = true; perToken.abort(new Error('maxTokenTime')); }, options.maxTokenTimeMs)
+    : undefined;
+  const ctx: TaskContext = { slot, signal: perToken.signal, timeoutMs: options.maxTokenTimeMs, log };
+  let outcome: TaskOutcome | void;
+  try {
+    await hooks.prepareRun?.(token, ctx);
+    outcome = await abortable(Promise.resolve(hooks.processTask(token, ctx)), perToken.signal, () => timedOut || stopAll.aborted);
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    outcome = { exitCode: -1, failure: { message: e.message, exception: e.stack ?? '' } };
+  } finally {
+    if (timer) clearTimeout(timer);
+    stopAll.removeEventListener('abort', onStop);
+  }
+
+  if (stopAll.aborted && !timedOut) {
+    // The pilot is being stopped (batch system's time limit): the token goes back (or to error), not done.
+    summary.interrupted++;
+    const to = options.onInterrupt ?? 'todo';
+    await releaseToken(options.db, token, to, 'pilot interrupted by a signal while running it', options.retry)
+      .catch((err) => log(`could not release ${token._id}: ${(err as Error).message}`));
+    log(`${token._id}: interrupted, put back to ${to}`);
+    await hooks.cleanupRun?.(token, ctx);
+    return;
+  }
+  if (timedOut && !outcome?.failure) {
+    outcome = { ...(outcome ?? { exitCode: -1 }), failure: { message: `exceeded maxTokenTime (${(options.maxTokenTimeMs! / 1000).toFixed(1)} s): stopped` } };
+  }
+  const result = outcome ?? { exitCode: 0 };
+  const maxScrub = options.maxScrub ?? 0;
+  const apply = (current: Token): Token => {
+    let next: Token = { ...current, ...(result.fields ?? {}) };
+    if (result.logs) next = attachLogs(next, result.logs.stdout, result.logs.stderr);
+    if (result.failure) {
+      next.exit_code = result.exitCode;
+      return markError(next, result.failure.message, result.failure.exception ?? '');
+    }
+    next.exit_code = result.exitCode;
+    next = markDone(next, nowSeconds());
+    if (result.exitCode !== 0 && (Number(next.scrub_count) || 0) < maxScrub) next = scrubToken(next);
+    return next;
+  };
+  const saved = await saveResult(options.db, token, apply, options.retry);
+  if (saved.kind === 'stale') {
+    summary.staleResults++;
+    log(`${token._id}: another attempt (${saved.owner ?? 'none'}) holds the token now; this result was kept as a stale-attempt record, not as the result`);
+  } else if (result.failure || result.exitCode !== 0) {
+    if (saved.token.lock === 0) summary.scrubbed++;
+    summary.failed++;
+    log(`${token._id}: ${result.failure ? `error: ${result.failure.message}` : `exit code ${result.exitCode}`}${saved.token.lock === 0 ? ' (reset for another try)' : ''}`);
+  } else {
+    summary.done++;
+    log(`${token._id}: done`);
+  }
+  await hooks.cleanupRun?.(saved.kind === 'saved' ? saved.token : token, ctx);
+}
+
+/**
+ * Wait for a task, but stop waiting when the token's signal aborts and the task does not end by itself
+ * within a short grace (an API task that ignores its signal must not hold the pilot for ever).
+ */
+async function abortable<T>(task: Promise<T>, signal: AbortSignal, expected: () => boolean): Promise<T> {
+  if (signal.aborted && !expected()) return task;
+  return new Promise<T>((resolve, reject) => {
+    let graceTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      graceTimer = setTimeout(() => reject(new Error('task did not stop when asked')), 60_000);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    task.then(resolve, reject).finally(() => {
+      signal.removeEventListener('abort', onAbort);
+      if (graceTimer) clearTimeout(graceTimer);
+    });
+  });
+}
