@@ -59,6 +59,10 @@ export function guardProcess(log: (line: string) => void): void {
 }
 
 function describe(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}${process.env.PICAS_DEBUG ? `\n${err.stack}` : ''}`;
+  // Errors from design-document code come from another realm: not `instanceof Error`, same shape.
+  const e = err as { name?: unknown; message?: unknown; stack?: unknown };
+  if (e && typeof e === 'object' && typeof e.message === 'string') {
+    return `${String(e.name ?? 'Error')}: ${e.message}${process.env.PICAS_DEBUG ? `\n${String(e.stack)}` : ''}`;
+  }
   try { return JSON.stringify(err); } catch { return String(err); }
 }

@@ -29,12 +29,12 @@ export function isLoopback(host: string): boolean {
 /** The admin credentials: given explicitly (options or environment), else the generated and stored ones. */
 function adminCredentials(flags: ServeFlags): { username: string; password: string; explicit: boolean; where: string } {
   if (flags.username !== undefined || flags.passwordFile !== undefined) {
-    if (!flags.username || !flags.passwordFile) throw new UserError('picas serve: give both --username and --password-file (or neither).', EXIT.usage);
+    if (!flags.username || !flags.passwordFile) throw new UserError('serve: give both --username and --password-file (or neither).', EXIT.usage);
     return { username: flags.username, password: readPasswordFile(flags.passwordFile), explicit: true, where: flags.passwordFile };
   }
   const { PICAS_USERNAME: user, PICAS_PASSWORD: pass } = process.env;
   if (user !== undefined || pass !== undefined) {
-    if (!user || !pass) throw new UserError('picas serve: set both PICAS_USERNAME and PICAS_PASSWORD (or neither, to use generated credentials).', EXIT.config);
+    if (!user || !pass) throw new UserError('serve: set both PICAS_USERNAME and PICAS_PASSWORD (or neither, to use generated credentials).', EXIT.config);
     return { username: user, password: pass, explicit: true, where: 'PICAS_PASSWORD' };
   }
   const dir = configDir();
@@ -61,11 +61,11 @@ export function register(program: Command): void {
     .action(action(async (flags: ServeFlags) => {
       const out = makeOutput(flags);
       const port = Number(flags.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`picas serve: --port must be a port number 0-65535, not ${JSON.stringify(flags.port)}.`, EXIT.usage);
-      if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UserError('picas serve: give both --tls-cert and --tls-key for HTTPS (or neither).', EXIT.usage);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`serve: --port must be a port number 0-65535, not ${JSON.stringify(flags.port)}.`, EXIT.usage);
+      if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UserError('serve: give both --tls-cert and --tls-key for HTTPS (or neither).', EXIT.usage);
       const creds = adminCredentials(flags);
       if (!isLoopback(flags.host) && !creds.explicit) {
-        throw new UserError(`picas serve: refusing to listen on ${flags.host} (reachable from other machines) with generated credentials; `
+        throw new UserError(`serve: refusing to listen on ${flags.host} (reachable from other machines) with generated credentials; `
           + 'set PICAS_USERNAME and PICAS_PASSWORD (or --username with --password-file) to admin credentials of your choice.', EXIT.config);
       }
       const dataDir = resolve(flags.dataDir);
@@ -98,11 +98,11 @@ export function register(program: Command): void {
 function startError(err: unknown, flags: ServeFlags): Error {
   const code = (err as NodeJS.ErrnoException).code;
   const where = `${flags.host}:${flags.port}`;
-  if (code === 'EADDRINUSE') return new UserError(`picas serve: ${where} is already in use (another picas serve or CouchDB?); stop it or choose another --port.`, EXIT.failure);
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new UserError(`picas serve: cannot listen on ${where}: no such address on this machine; check --host.`, EXIT.usage);
-  if (code === 'EACCES') return new UserError(`picas serve: not allowed to listen on ${where} (ports below 1024 need privileges); choose another --port.`, EXIT.failure);
-  if (code === 'ENOENT' && (flags.tlsCert || flags.tlsKey)) return new UserError(`picas serve: cannot read the TLS files (${(err as Error).message}); check --tls-cert and --tls-key.`, EXIT.config);
-  if (/PEM|key|certificate/i.test((err as Error)?.message ?? '') && flags.tlsCert) return new UserError(`picas serve: the TLS certificate or key is not usable (${(err as Error).message}); give PEM files that belong together.`, EXIT.config);
-  if (code === 'EACCES' || code === 'ENOTDIR' || code === 'EEXIST') return new UserError(`picas serve: cannot use the data folder ${flags.dataDir} (${(err as Error).message}).`, EXIT.config);
+  if (code === 'EADDRINUSE') return new UserError(`serve: ${where} is already in use (another picas serve or CouchDB?); stop it or choose another --port.`, EXIT.failure);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new UserError(`serve: cannot listen on ${where}: no such address on this machine; check --host.`, EXIT.usage);
+  if (code === 'EACCES') return new UserError(`serve: not allowed to listen on ${where} (ports below 1024 need privileges); choose another --port.`, EXIT.failure);
+  if (code === 'ENOENT' && (flags.tlsCert || flags.tlsKey)) return new UserError(`serve: cannot read the TLS files (${(err as Error).message}); check --tls-cert and --tls-key.`, EXIT.config);
+  if (/PEM|key|certificate/i.test((err as Error)?.message ?? '') && flags.tlsCert) return new UserError(`serve: the TLS certificate or key is not usable (${(err as Error).message}); give PEM files that belong together.`, EXIT.config);
+  if (code === 'EACCES' || code === 'ENOTDIR' || code === 'EEXIST') return new UserError(`serve: cannot use the data folder ${flags.dataDir} (${(err as Error).message}).`, EXIT.config);
   return err as Error;
 }
