@@ -3,6 +3,7 @@ import * as dumpConfig from './dump-config.js';
 import * as init from './init.js';
 import * as passwd from './passwd.js';
 import * as ping from './ping.js';
+import * as push from './push.js';
 import * as run from './run.js';
 import * as serve from './serve.js';
 import * as show from './show.js';
@@ -15,6 +16,7 @@ export const commands: ((program: Command) => void)[] = [
   init.register,
   passwd.register,
   ping.register,
+  push.register,
   run.register,
   serve.register,
   show.register,
