@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { configDir, EMBEDDED_DEFAULTS } from './paths.js';
 import { readEmbeddedCredentials } from './embedded-credentials.js';
 import { decryptConfPassword, readConfFile, type ConfFile } from './conf-file.js';
@@ -63,6 +63,19 @@ export function readPasswordFile(file: string): string {
   return first;
 }
 
+/** A CA file that cannot be read is a configuration error, told before any connection is tried. */
+function checkCaFile(file: string | undefined, from: string): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new ConfigError(`cannot read the CA file ${file} (${from}): ${why}. Give the PEM file of the CA that signed the server's certificate.`);
+  }
+  return file;
+}
+
 export function resolveSettings(input: SettingsInput = {}): Settings {
   const env = input.env ?? process.env;
   const dir = input.configDir ?? configDir(env);
@@ -106,7 +119,10 @@ export function resolveSettings(input: SettingsInput = {}): Settings {
   }
   return {
     url, database: database ?? EMBEDDED_DEFAULTS.database, username, password,
-    tls: { caFile: nonEmpty(input.caFile) ?? nonEmpty(env.PICAS_CA_FILE), verify: !input.insecure },
+    tls: {
+      caFile: nonEmpty(input.caFile) !== undefined ? checkCaFile(input.caFile, '--ca-file') : checkCaFile(nonEmpty(env.PICAS_CA_FILE), 'PICAS_CA_FILE'),
+      verify: !input.insecure,
+    },
     timeoutMs: input.timeoutMs ?? 30_000, embedded, sources,
     configDir: dir,
     ...(conf ? { confFile: conf.path } : {}),
