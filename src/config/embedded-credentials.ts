@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from './errors.js';
 
 /**
  * The admin credentials of the embedded server. `picas serve` generates them on first start and stores
@@ -23,9 +24,14 @@ export function readEmbeddedCredentials(dir: string): EmbeddedCredentials | unde
   } catch {
     return undefined;
   }
-  const parsed = JSON.parse(text) as Partial<EmbeddedCredentials>;
-  if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
-    throw new Error(`${embeddedCredentialsPath(dir)} is not a picas credentials file (delete it to make a new one)`);
+  let parsed: Partial<EmbeddedCredentials> | null;
+  try {
+    parsed = JSON.parse(text) as Partial<EmbeddedCredentials> | null;
+  } catch {
+    parsed = null;
+  }
+  if (!parsed || typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
+    throw new ConfigError(`${embeddedCredentialsPath(dir)} is not a picas credentials file (delete it, and \`picas serve\` makes a new one)`);
   }
   return { username: parsed.username, password: parsed.password };
 }

@@ -68,3 +68,14 @@ export async function promptNewPassword(question: string, hint: string): Promise
   if (first !== second) throw new ConfigError('the two passwords differ; nothing was changed. Run the command again.');
   return first;
 }
+
+/**
+ * For commands that connect: when a user name is known but no password came from anywhere, ask for it on a
+ * terminal (the "prompt" source of the precedence table). Elsewhere the settings stay as they are, and the
+ * server's 401 tells the user what to give.
+ */
+export async function askMissingPassword<S extends { username?: string; password?: string }>(settings: S): Promise<S> {
+  if (settings.username === undefined || settings.password !== undefined || !canPrompt()) return settings;
+  const password = await promptHidden(`CouchDB password of '${settings.username}': `, '');
+  return { ...settings, password };
+}

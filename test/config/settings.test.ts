@@ -154,3 +154,9 @@ test('a missing or empty password file is one clear error', () => {
   writeFileSync(join(dir, 'empty'), '\n');
   assertConfigError(() => resolveSettings({ configDir: dir, env: {}, passwordFile: join(dir, 'empty') }), /password file .*empty is empty/);
 });
+
+test('a malformed embedded credentials file is one clear error', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'embedded-server.json'), '{ not json');
+  assertConfigError(() => resolveSettings({ configDir: dir, env: {} }), /embedded-server\.json is not a picas credentials file/);
+});
