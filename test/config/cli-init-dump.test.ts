@@ -145,3 +145,15 @@ test('dump-config: missing key.dat matters only with --show-password; malformed 
   assert.equal(malformed.code, 3);
   assertOneLine(malformed.stderr, /conf\.yml is not valid YAML/);
 });
+
+test('dump-config never shows a password given inside the URL unless asked', async () => {
+  const h = home();
+  const env = { ...h.env, PICAS_HOST_URL: 'https://hank:url%20secret@couch.example.org:6984' };
+  const hidden = await runPicas(['dump-config'], env);
+  assert.equal(hidden.code, 0, hidden.stderr);
+  assert.ok(!hidden.stdout.includes('secret'), hidden.stdout);
+  assert.match(hidden.stdout, /^PICAS_HOST_URL = "https:\/\/couch\.example\.org:6984"$/m);
+  assert.match(hidden.stdout, /^PICAS_USERNAME = "hank"$/m);
+  const shown = await runPicas(['dump-config', '--show-password'], env);
+  assert.match(shown.stdout, /^PICAS_PASSWORD = "url secret"$/m);
+});

@@ -13,18 +13,33 @@ const py = (value: string) => JSON.stringify(value);
 /** The settings in the older `picasconfig.py` form the Python examples import. */
 export function formatPicasConfig(settings: Settings, showPassword: boolean): string {
   const from = (name: string, source: string) => `${name} from ${source === 'file' ? 'conf.yml' : source}`;
+  // picasconfig.py keeps credentials in their own fields: a `user:password@` in the URL moves there, so the
+  // password never shows in PICAS_HOST_URL.
+  let hostUrl = settings.url;
+  let username = settings.username;
+  let plain = settings.password;
+  try {
+    const u = new URL(settings.url);
+    if (u.username || u.password) {
+      username ??= decodeURIComponent(u.username);
+      plain ??= u.password ? decodeURIComponent(u.password) : undefined;
+      u.username = '';
+      u.password = '';
+      hostUrl = u.toString().replace(/\/$/, '');
+    }
+  } catch { /* not a URL: print it as given */ }
   let password: string;
   if (!showPassword) password = py(HIDDEN);
-  else if (settings.password === undefined) password = `""  # no password configured`;
-  else password = py(settings.password);
+  else if (plain === undefined) password = `""  # no password configured`;
+  else password = py(plain);
   return [
     `# picasconfig.py written by picas dump-config (${[
       from('host', settings.sources.url), from('database', settings.sources.database),
       from('username', settings.sources.username), from('password', settings.sources.password),
     ].join(', ')})`,
-    `PICAS_HOST_URL = ${py(settings.url)}`,
+    `PICAS_HOST_URL = ${py(hostUrl)}`,
     `PICAS_DATABASE = ${py(settings.database)}`,
-    `PICAS_USERNAME = ${py(settings.username ?? '')}`,
+    `PICAS_USERNAME = ${py(username ?? '')}`,
     `PICAS_PASSWORD = ${password}`,
     '',
   ].join('\n');
