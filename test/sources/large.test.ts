@@ -20,7 +20,7 @@ async function writeLines(file: string, n: number): Promise<void> {
   const out = createWriteStream(file);
   for (let i = 0; i < n; i++) {
     // ~100 bytes per line, so holding the file's tokens would take well over 60 MB.
-    if (!out.write(`echo ${String(i).padStart(8, '0')} ${'x'.repeat(80)}\n`)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(`echo ${String(i).padStart(8, '0')} ${'x'.repeat(80)}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((r) => out.end(r));
 }

@@ -42,8 +42,8 @@ test('deterministic ids: pushing the same tokens twice adds nothing, each repeat
 test('random ids never collide, even after deletions (not derived from the document count)', async () => {
   const a = await pushTokens(ctx.db, lines(5, 'again'));
   assert.equal(a.added, 5);
-  const docs = (await ctx.db.allDocs()).rows.filter((r) => !r.id.startsWith('_design/')).slice(0, 3);
-  await ctx.db.bulkDelete(docs.map((r) => ({ _id: r.id, _rev: r.value.rev })));
+  const docs = (await ctx.db.allDocs()).rows.filter((r) => !r.id!.startsWith('_design/')).slice(0, 3);
+  await ctx.db.bulkDelete(docs.map((r) => ({ _id: r.id!, _rev: r.value.rev })));
   const b = await pushTokens(ctx.db, lines(5, 'again'));
   assert.deepEqual(b, { sent: 5, added: 5, existing: 0, failed: 0 });
 });
