@@ -12,6 +12,7 @@ import { openInternalStore } from './internal-store.js';
 import { errorHandler, guardProcess, guardRequests } from './request-guard.js';
 import { SecurityStore } from './security.js';
 import { UserDirectory } from './users.js';
+import { installSharedViewContexts } from './view-code-contexts.js';
 
 /**
  * The embedded CouchDB-compatible server: PouchDB's HTTP layer (express-pouchdb) on LevelDB files in one
@@ -45,6 +46,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (!options.admin.username || !options.admin.password) throw new Error('the embedded server needs an admin user name and password');
   guardProcess(log);
+  installSharedViewContexts();
 
   const Pouch = PouchDB.defaults({ prefix: `${dataDir}/` });
   const pouchApp = expressPouchDB(Pouch, {

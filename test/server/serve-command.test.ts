@@ -13,7 +13,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'picas-serve-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function envFor(dir: string): NodeJS.ProcessEnv {
-  const env = { ...process.env, PICAS_CONFIG_DIR: join(dir, 'config') };
+  const env: NodeJS.ProcessEnv = { ...process.env, PICAS_CONFIG_DIR: join(dir, "config") };
   delete env.PICAS_USERNAME; delete env.PICAS_PASSWORD; delete env.PICAS_HOST_URL;
   return env;
 }
