@@ -16,6 +16,9 @@ export function buildProgram(): Command {
   return program;
 }
 
+// `picas status | head`: a closed pipe ends the output quietly, not with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
+
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (err) {

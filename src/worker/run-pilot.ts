@@ -199,8 +199,9 @@ async function runOne(
     await hooks.cleanupRun?.(token, ctx);
     return;
   }
-  if (timedOut && !outcome?.failure) {
-    outcome = { ...(outcome ?? { exitCode: -1 }), failure: { message: `exceeded maxTokenTime (${(options.maxTokenTimeMs! / 1000).toFixed(1)} s): stopped` } };
+  if (timedOut) {
+    const how = outcome?.failure ? ` (${outcome.failure.message})` : '';
+    outcome = { ...(outcome ?? { exitCode: -1 }), failure: { message: `exceeded maxTokenTime (${(options.maxTokenTimeMs! / 1000).toFixed(1)} s): stopped${how}` } };
   }
   const result = outcome ?? { exitCode: 0 };
   const maxScrub = options.maxScrub ?? 0;

@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { addConnectionOptions, openSession, type ConnectionFlags } from '../options.js';
+import { action } from '../action.js';
+import { EXIT } from '../exit-codes.js';
+import { parseAge } from '../../maintenance/age.js';
+import { CONFIRM_ABOVE, confirm } from '../../maintenance/confirm.js';
+import { planReset, resetTokens } from '../../maintenance/reset.js';
+import { describeSelection } from '../../maintenance/select.js';
+import { asUserError, selectionFromArgs } from '../../maintenance/cli-selection.js';
+import { tokenState } from '../../tokens/state.js';
+
+interface ResetFlags extends ConnectionFlags {
+  all?: boolean;
+  designDoc: string;
+  lockedOlderThan?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program.command('reset')
+    .description('put tokens of a view back to todo (scrub_count + 1; lock, done, hostname, job ids, exit_code and logs cleared)')
+    .argument('[view]', 'view whose tokens to reset: locked, error, done, todo, or Design/view')
+    .option('--all', 'every token in the database')
+    .option('--design-doc <name>', 'design document of the view', 'Monitor')
+    .option('--locked-older-than <age>', 'only tokens locked longer ago than this, e.g. 90m, 12h, 2d')
+    .option('--dry-run', 'list the tokens that would be reset (stdout) and change nothing')
+    .option('-y, --yes', `do not ask before resetting more than ${CONFIRM_ABOVE} tokens`)
+    .addHelpText('after', `
+Examples:
+  picas reset error                          failed tokens get another try
+  picas reset locked --locked-older-than 12h   tokens of pilots that died
+  picas reset locked --dry-run               what would be reset`);
+  addConnectionOptions(cmd).action(action(async (view: string | undefined, flags: ResetFlags) => {
+    const selection = selectionFromArgs('reset', view, flags.all, flags.designDoc);
+    let lockedOlderThanSec: number | undefined;
+    try {
+      lockedOlderThanSec = flags.lockedOlderThan === undefined ? undefined : parseAge(flags.lockedOlderThan);
+    } catch (err) { throw asUserError(err); }
+    const session = openSession(flags);
+    const { db, out } = session;
+    try {
+      const filter = { lockedOlderThanSec };
+      const what = `${describeSelection(selection)}${lockedOlderThanSec !== undefined ? ` locked longer than ${flags.lockedOlderThan} ago` : ''}`;
+      const count = await planReset(db, selection, filter, flags.dryRun ? (t) => out.data(`${t._id}\t${tokenState(t) ?? 'none'}`) : undefined);
+      if (flags.dryRun) {
+        out.info(`dry run: would reset ${count} tokens (${what}) in ${db.name}; nothing changed`);
+        return EXIT.ok;
+      }
+      if (count === 0) {
+        out.info(`no tokens to reset (${what}) in ${db.name}`);
+        return EXIT.ok;
+      }
+      if (count > CONFIRM_ABOVE && !flags.yes) {
+        await confirm(`Reset ${count} tokens (${what}) in ${db.name}?`, 'Add --yes to reset them, or --dry-run to list them.');
+      }
+      const result = await resetTokens(db, selection, filter, { onFailed: (f) => out.error(`token ${f.id}: not reset: ${f.reason}`) });
+      out.info(`reset ${result.changed} tokens to todo (${what}) in ${db.name}${result.failed ? `; ${result.failed} not reset (see above)` : ''}`);
+      return result.failed ? EXIT.failure : EXIT.ok;
+    } catch (err) {
+      throw asUserError(err);
+    } finally {
+      await session.close();
+    }
+  }));
+}
