@@ -1,25 +1,33 @@
 import type { Command } from 'commander';
+import * as del from './delete.js';
 import * as dumpConfig from './dump-config.js';
+import * as exportCmd from './export.js';
 import * as init from './init.js';
 import * as passwd from './passwd.js';
 import * as ping from './ping.js';
 import * as push from './push.js';
+import * as reset from './reset.js';
 import * as run from './run.js';
 import * as serve from './serve.js';
 import * as show from './show.js';
 import * as status from './status.js';
+import * as users from './users.js';
 import * as views from './views.js';
 
 /** Every `picas` subcommand, one file each; each registers itself on the program. Keep the list sorted. */
 export const commands: ((program: Command) => void)[] = [
+  del.register,
   dumpConfig.register,
+  exportCmd.register,
   init.register,
   passwd.register,
   ping.register,
   push.register,
+  reset.register,
   run.register,
   serve.register,
   show.register,
   status.register,
+  users.register,
   views.register,
 ];
