@@ -104,7 +104,7 @@ test('views: the usual parameters (key, keys, range, limit, skip, descending, in
 
 test('allDocs with keys and include_docs', async () => {
   const r = await ctx.db.allDocs({ keys: ['v1', 'v2'], include_docs: true });
-  assert.deepEqual(r.rows.map((row) => row.doc && (row.doc as { n: number }).n), [1, 2]);
+  assert.deepEqual(r.rows.map((row) => row.doc && (row.doc as unknown as { n: number }).n), [1, 2]);
 });
 
 test('_security: read and write members and admins', async () => {

@@ -56,7 +56,7 @@ test('creating design documents over a Python-style Monitor never rewrites its v
     const r = await ensureDesignDoc(db, MONITOR);
     assert.equal(r.created, false);
     assert.deepEqual(r.addedViews.sort(), ['done', 'error', 'locked', 'overview_total']);
-    const ddoc = await db.get<{ _id: string; views: Record<string, { map: string }> }>('_design/Monitor');
+    const ddoc = await db.get<{ _id: string; _rev?: string; views: Record<string, { map: string }> }>('_design/Monitor');
     assert.equal(ddoc.views.todo!.map, pythonTodo, 'the existing view is untouched');
     const rev = ddoc._rev;
     const again = await ensureDesignDoc(db, MONITOR);
