@@ -19,7 +19,7 @@ test('picas reads every state of a Python-written database as its Monitor views 
   await loadPythonDb(ctx.db);
   assert.deepEqual(await countStates(ctx.db), fixture.expectedCounts);
   for (const doc of fixture.docs) {
-    assert.equal(tokenState(doc) ?? null, fixture.expectedStates[doc._id], `state of ${doc._id}`);
+    assert.equal(tokenState(doc as Token) ?? null, fixture.expectedStates[doc._id], `state of ${doc._id}`);
   }
   for (const state of TOKEN_STATES) {
     const rows = (await ctx.db.view('Monitor', state)).rows.map((r) => r.id).sort();
