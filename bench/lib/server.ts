@@ -1,0 +1,75 @@
+// The server every section measures: an embedded one started here in its own process (default), or any
+// CouchDB given by URL. Children get its address and credentials through the environment, never argv.
+import { rmSync } from 'node:fs';
+import { spawnEmbeddedServer } from '../../test/helpers/couch.js';
+import { CouchServer } from '../../src/couch/server.js';
+
+export interface BenchServer {
+  /** Base URL without credentials. */
+  url: string;
+  username?: string;
+  password?: string;
+  /** The server's process id when it runs on this machine and we started it (its CPU is then measured). */
+  pid?: number;
+  /** What it is, for the report: "embedded (picas)" or the welcome's vendor and version. */
+  label: string;
+  client(timeoutMs?: number): CouchServer;
+  /** Environment for child processes: PICAS_* settings (the CLI's) plus BENCH_COUCH_URL with credentials. */
+  env(database: string): NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+export async function openBenchServer(url: string | undefined): Promise<BenchServer> {
+  let base: string;
+  let username: string | undefined;
+  let password: string | undefined;
+  let pid: number | undefined;
+  let stop = async () => {};
+  if (url) {
+    const u = new URL(url);
+    username = u.username ? decodeURIComponent(u.username) : undefined;
+    password = u.password ? decodeURIComponent(u.password) : undefined;
+    u.username = ''; u.password = '';
+    base = u.toString().replace(/\/$/, '');
+  } else {
+    const s = await spawnEmbeddedServer();
+    s.child.ref();
+    base = s.url; username = s.username; password = s.password; pid = s.child.pid;
+    // A bench that is interrupted must not leave a server running.
+    const kill = () => { s.child.kill('SIGKILL'); rmSync(s.dataDir, { recursive: true, force: true }); };
+    process.once('exit', kill);
+    stop = async () => {
+      process.off('exit', kill);
+      await s.stop();
+      rmSync(s.dataDir, { recursive: true, force: true });
+    };
+  }
+  const client = (timeoutMs = 600_000) => new CouchServer({ url: base, username, password, timeoutMs });
+  const probe = client(30_000);
+  let label: string;
+  try {
+    // Not welcome(): the embedded server answers as express-pouchdb, without a "couchdb" field.
+    const w = (await probe.request<{ version?: string; vendor?: { name?: string } }>('GET', '/')).body;
+    label = url ? `${w.vendor?.name ?? 'CouchDB'} ${w.version ?? ''} at ${base}` : `embedded picas server (express-pouchdb ${w.version ?? '?'}, leveldb), own process, temp data dir`;
+  } finally {
+    await probe.close();
+  }
+  const authUrl = (() => {
+    const u = new URL(base);
+    if (username !== undefined) { u.username = encodeURIComponent(username); u.password = encodeURIComponent(password ?? ''); }
+    return u.toString().replace(/\/$/, '');
+  })();
+  return {
+    url: base, username, password, pid, label, client,
+    env: (database) => ({
+      ...process.env,
+      PICAS_HOST_URL: base,
+      PICAS_DATABASE: database,
+      ...(username !== undefined ? { PICAS_USERNAME: username } : {}),
+      ...(password !== undefined ? { PICAS_PASSWORD: password } : {}),
+      BENCH_COUCH_URL: authUrl,
+      BENCH_DATABASE: database,
+    }),
+    stop,
+  };
+}

@@ -1,0 +1,59 @@
+// Databases and tokens for the sections: token-shaped documents as the original writes them (REFERENCE.md
+// section 1), written in 1,000-document `_bulk_docs` batches.
+import { randomBytes } from 'node:crypto';
+import type { CouchServer } from '../../src/couch/server.js';
+import type { Database } from '../../src/couch/database.js';
+import { ensureDesignDocs } from '../../src/tokens/design.js';
+import type { Token } from '../../src/tokens/token.js';
+
+export const BULK_BATCH = 1000;
+
+export function benchToken(id: string, input: string, state: 'todo' | 'done' = 'todo'): Token {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    _id: id, type: 'token', lock: state === 'done' ? now : 0, done: state === 'done' ? now : 0,
+    hostname: state === 'done' ? 'bench' : '', scrub_count: 0, input, exit_code: state === 'done' ? 0 : '',
+    output: {}, uploads: {}, error: [],
+  };
+}
+
+/** A new database with the Monitor design documents, named for its section. */
+export async function freshDb(couch: CouchServer, label: string): Promise<Database> {
+  const db = couch.db(`picas-bench-${label}-${randomBytes(3).toString('hex')}`);
+  await db.create();
+  await ensureDesignDocs(db);
+  return db;
+}
+
+/**
+ * Write `count` tokens with ids `<prefix><from..>`; `input(id)` makes each one's command. `doneShare` of
+ * them (spread evenly) are written as already done.
+ */
+export async function fillTokens(db: Database, count: number, options: { prefix?: string; from?: number; input?: (id: string) => string; doneShare?: number } = {}): Promise<void> {
+  const prefix = options.prefix ?? 'token_';
+  const from = options.from ?? 0;
+  const done = options.doneShare ?? 0;
+  for (let start = 0; start < count; start += BULK_BATCH) {
+    const docs: Token[] = [];
+    for (let i = start; i < Math.min(count, start + BULK_BATCH); i++) {
+      const id = `${prefix}${String(from + i).padStart(8, '0')}`;
+      const isDone = done > 0 && (i % 100) < done * 100;
+      docs.push(benchToken(id, options.input ? options.input(id) : 'true', isDone ? 'done' : 'todo'));
+    }
+    const results = await db.bulkDocs(docs);
+    const failed = results.filter((r) => r.error);
+    if (failed.length) throw new Error(`filling ${db.name}: ${failed.length} tokens refused, e.g. ${failed[0]!.id}: ${failed[0]!.error}`);
+  }
+}
+
+/** Query every Monitor view once so that later timings do not include building the index. */
+export async function warmViews(db: Database): Promise<number> {
+  const t0 = performance.now();
+  await db.view('Monitor', 'todo', { limit: 1 });
+  await db.view('Monitor', 'overview_total', { group: true });
+  return (performance.now() - t0) / 1000;
+}
+
+export async function dropDb(db: Database): Promise<void> {
+  try { await db.destroy(); } catch { /* gone already */ }
+}

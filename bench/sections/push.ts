@@ -1,0 +1,72 @@
+// Push: tokens/s from a text file (one token per line) through the push API, and the peak RSS of the
+// pushing process at two sizes (N/10 and N) to show whether memory grows with the number of tokens.
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChildPool } from '../lib/children.js';
+import { round, type BenchContext } from '../lib/context.js';
+import { cpuSeconds } from '../lib/proc.js';
+import { dropDb, freshDb } from '../lib/tokens.js';
+import type { PushJob } from '../push-process.js';
+
+interface PushReport {
+  progress: { sent: number; added: number; existing: number; failed: number };
+  ms: number; rssBeforeMb: number; peakMb: number; cpuS: number;
+  http: { requests: number; bytesOut: number; bytesIn: number };
+}
+
+export interface PushFigures {
+  tokens: number;
+  added: number;
+  perS: number;
+  rssBeforeMb: number;
+  peakRssMb: number;
+  pushCpuS: number;
+  serverCpuS: number | null;
+  requests: number;
+}
+
+async function writeLines(file: string, count: number): Promise<void> {
+  const out = createWriteStream(file);
+  for (let i = 0; i < count; i++) {
+    if (!out.write(`./process-sample --input data/sample_${i}.dat --seed ${i}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+export async function pushSection(ctx: BenchContext): Promise<PushFigures[]> {
+  const big = ctx.short ? 5_000 : 100_000;
+  const dir = mkdtempSync(join(tmpdir(), 'picas-bench-push-'));
+  const out: PushFigures[] = [];
+  try {
+    for (const tokens of [big / 10, big]) {
+      const file = join(dir, `tokens-${tokens}.txt`);
+      await writeLines(file, tokens);
+      const db = await freshDb(ctx.couch, `push-${tokens}`);
+      // A fresh process per size: its peak RSS belongs to this push alone.
+      const pool = new ChildPool<PushJob, PushReport>('push-process.ts', 1, ctx.server.env(''));
+      try {
+        await pool.ready();
+        const pid = ctx.server.pid;
+        const s0 = pid ? cpuSeconds(pid)?.self ?? null : null;
+        const { results: [r] } = await pool.runAll(() => ({ database: db.name, file }), 900_000);
+        const s1 = pid ? cpuSeconds(pid)?.self ?? null : null;
+        const f: PushFigures = {
+          tokens, added: r!.progress.added, perS: round(r!.progress.added / (r!.ms / 1000)),
+          rssBeforeMb: round(r!.rssBeforeMb), peakRssMb: round(r!.peakMb), pushCpuS: round(r!.cpuS, 2),
+          serverCpuS: s0 !== null && s1 !== null ? round(s1 - s0, 2) : null, requests: r!.http.requests,
+        };
+        ctx.log(`push: ${tokens} tokens: ${f.perS}/s, peak RSS ${f.peakRssMb} MB (${f.rssBeforeMb} MB before)`);
+        out.push(f);
+      } finally {
+        await pool.close();
+        await dropDb(db);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+// Raw limits of the server: single-document PUT rate at concurrency 1, 8, 32, `_bulk_docs` rate with
+// 1,000-document batches of token-shaped documents, and the rate at which the server indexes the
+// Monitor views (every claim's view query pays for the changes since the previous one).
+import { randomBytes } from 'node:crypto';
+import { BULK_BATCH, benchToken, dropDb } from '../lib/tokens.js';
+import { metered, round, type BenchContext } from '../lib/context.js';
+import { ensureDesignDocs } from '../../src/tokens/design.js';
+
+export interface RawResult {
+  put: { concurrency: number; docs: number; perS: number; serverCpuS: number | null; benchCpuS: number }[];
+  bulk: { batch: number; docs: number; perS: number; serverCpuS: number | null; benchCpuS: number };
+  viewIndex: { docs: number; perS: number; serverCpuS: number | null };
+}
+
+export async function rawSection(ctx: BenchContext): Promise<RawResult> {
+  const seconds = ctx.short ? 1.5 : 6;
+  const bulkDocs = ctx.short ? 5_000 : 50_000;
+  const db = ctx.couch.db(`picas-bench-raw-${randomBytes(3).toString('hex')}`);
+  await db.create();
+  try {
+    const put: RawResult['put'] = [];
+    let n = 0;
+    for (const concurrency of ctx.short ? [1, 8] : [1, 8, 32]) {
+      const m = await metered(ctx, async () => {
+        const until = performance.now() + seconds * 1000;
+        let docs = 0;
+        await Promise.all(Array.from({ length: concurrency }, async () => {
+          while (performance.now() < until) {
+            await db.put(benchToken(`put_${String(n++).padStart(8, '0')}`, 'true'));
+            docs++;
+          }
+        }));
+        return docs;
+      });
+      put.push({ concurrency, docs: m.value, perS: round(m.value / m.s), serverCpuS: m.serverCpuS, benchCpuS: m.benchCpuS });
+      ctx.log(`raw: PUT x${concurrency}: ${round(m.value / m.s)}/s`);
+    }
+    const b = await metered(ctx, async () => {
+      for (let start = 0; start < bulkDocs; start += BULK_BATCH) {
+        const docs = Array.from({ length: BULK_BATCH }, (_, i) => benchToken(`bulk_${String(start + i).padStart(8, '0')}`, 'true'));
+        await db.bulkDocs(docs);
+      }
+      return bulkDocs;
+    });
+    ctx.log(`raw: _bulk_docs: ${round(bulkDocs / b.s)}/s`);
+    const total = n + bulkDocs;
+    await ensureDesignDocs(db);
+    const v = await metered(ctx, () => db.view('Monitor', 'todo', { limit: 1 }));
+    ctx.log(`raw: Monitor/todo index build over ${total} docs: ${round(total / v.s)} docs/s`);
+    return {
+      put,
+      bulk: { batch: BULK_BATCH, docs: bulkDocs, perS: round(bulkDocs / b.s), serverCpuS: b.serverCpuS, benchCpuS: b.benchCpuS },
+      viewIndex: { docs: total, perS: round(total / v.s), serverCpuS: v.serverCpuS },
+    };
+  } finally {
+    await dropDb(db);
+  }
+}

@@ -1,0 +1,78 @@
+// The targets of issue 7, each computed from one run's figures: the ratio, the bar, met or NOT met.
+import type { RawResult } from './sections/raw.js';
+import type { BaselineFigures } from './sections/baseline.js';
+import type { PushFigures } from './sections/push.js';
+import type { ProcessingResult } from './sections/processing.js';
+import type { ScaleStep } from './sections/scale.js';
+
+export interface BenchResults {
+  raw?: RawResult;
+  baseline?: BaselineFigures[];
+  push?: PushFigures[];
+  processing?: ProcessingResult;
+  scale?: ScaleStep[];
+}
+
+export interface TargetVerdict {
+  target: string;
+  figure: string;
+  met: boolean | null;
+}
+
+const r2 = (v: number) => Math.round(v * 100) / 100;
+
+export function judgeTargets(res: BenchResults): TargetVerdict[] {
+  const out: TargetVerdict[] = [];
+  const na = (target: string, why: string) => out.push({ target, figure: `not measured (${why})`, met: null });
+  const api = res.processing?.api ?? [];
+  const maxP = api.length ? Math.max(...api.map((f) => f.pilots)) : 0;
+  const bestAt = (p: number) => api.filter((f) => f.pilots === p).reduce<typeof api[number] | undefined>((a, b) => (!a || b.perS > a.perS ? b : a), undefined);
+  const best = bestAt(maxP);
+  const base = res.baseline?.find((b) => b.pilots === maxP);
+
+  const t1 = `picas >= 10x the original's throughput with ${maxP || 32} pilots, 0 duplicate runs`;
+  if (best && base) {
+    const ratio = best.perS / Math.max(base.perS, 1e-9);
+    out.push({ target: t1, met: ratio >= 10 && best.executions.duplicates === 0,
+      figure: `${r2(ratio)}x (${best.perS}/s batch ${best.batch} vs ${base.perS}/s); picas duplicates ${best.executions.duplicates}, original's ${base.executions.duplicates} of ${base.executions.executions} runs` });
+  } else na(t1, 'needs the processing and baseline sections with the same pilot count');
+
+  const bulk = res.raw?.bulk.perS;
+  const ceiling = bulk ? bulk / 2 : undefined;
+  const t2 = `no-op with ${maxP || 32} pilots >= 50% of (raw _bulk_docs rate / 2)`;
+  if (best && ceiling) out.push({ target: t2, met: best.perS >= 0.5 * ceiling, figure: `${r2(best.perS / ceiling * 100)}% (${best.perS}/s of ceiling ${r2(ceiling)}/s)` });
+  else na(t2, 'needs the processing and raw sections');
+  const one = bestAt(1);
+  const t3 = 'no-op with 1 pilot >= 25% of (raw _bulk_docs rate / 2)';
+  if (one && ceiling) out.push({ target: t3, met: one.perS >= 0.25 * ceiling, figure: `${r2(one.perS / ceiling * 100)}% (${one.perS}/s batch ${one.batch} of ceiling ${r2(ceiling)}/s)` });
+  else na(t3, 'needs the processing and raw sections');
+
+  const push = res.push ?? [];
+  const bigPush = push[push.length - 1];
+  const t4 = 'push >= 90% of the raw _bulk_docs rate';
+  if (bigPush && bulk) out.push({ target: t4, met: bigPush.perS >= 0.9 * bulk, figure: `${r2(bigPush.perS / bulk * 100)}% (${bigPush.perS}/s for ${bigPush.tokens} tokens vs ${bulk}/s)` });
+  else na(t4, 'needs the push and raw sections');
+  const t5 = 'push memory flat in the number of tokens (peak RSS at N within 1.25x of that at N/10)';
+  if (push.length === 2) {
+    const growth = push[1]!.peakRssMb / Math.max(push[0]!.peakRssMb, 1e-9);
+    out.push({ target: t5, met: growth <= 1.25, figure: `${r2(growth)}x (${push[0]!.peakRssMb} MB at ${push[0]!.tokens}, ${push[1]!.peakRssMb} MB at ${push[1]!.tokens})` });
+  } else na(t5, 'needs the push section');
+
+  const t6 = `<= 0.05 wasted claim attempts per completed token at ${maxP || 32} pilots; 0 lost`;
+  if (best) out.push({ target: t6, met: (best.wastedPerToken ?? Infinity) <= 0.05 && best.lost === 0, figure: `${best.wastedPerToken} per token (${best.conflictRounds} conflict rounds / ${best.completed}), ${best.lost} lost (batch ${best.batch})` });
+  else na(t6, 'needs the processing section');
+
+  const steps = (res.scale ?? []).filter((s) => !s.skipped);
+  const t7 = 'claim latency at the largest size within 2x of that at the smallest';
+  if (steps.length >= 2) {
+    const first = steps[0]!; const last = steps[steps.length - 1]!;
+    const ratio = last.claimMedianMs! / Math.max(first.claimMedianMs!, 1e-9);
+    out.push({ target: t7, met: ratio <= 2, figure: `${r2(ratio)}x (${last.claimMedianMs} ms at ${last.tokens} vs ${first.claimMedianMs} ms at ${first.tokens})` });
+  } else na(t7, 'needs the scale section with two sizes');
+
+  const t8 = 'pilot RSS under 100 MB';
+  const rss = [...api, ...(res.processing?.cli ?? [])].map((f) => f.pilotMaxRssMb ?? 0);
+  if (rss.length) out.push({ target: t8, met: Math.max(...rss) < 100, figure: `${Math.max(...rss)} MB peak (node + tsx; API and picas run pilots)` });
+  else na(t8, 'needs the processing section');
+  return out;
+}
