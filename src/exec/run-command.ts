@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { expandArgvTemplate } from './argv-template.js';
 import { scrubSecrets, tokenEnvironment } from './environment.js';
 import { CommandSpecError } from './errors.js';
-import { groupExists, signalGroup, waitGroupGone } from './process-group.js';
+import { groupHasLiveMembers, signalGroup, waitGroupGone } from './process-group.js';
 import { TailBuffer } from './tail-buffer.js';
 import type { CommandResult, RunCommandOptions } from './types.js';
 
@@ -125,6 +125,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<CommandResult
     return startFailure(failure ?? new Error('no process id'));
   }
   const pgid = child.pid;
+  opts.onStart?.(pgid);
 
   let timedOut = false;
   let aborted = false;
@@ -148,7 +149,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<CommandResult
 
   // The command is gone, but what it started in the background may not be: nothing of it may outlive it.
   let groupKilledAfterExit = false;
-  if (groupExists(pgid)) {
+  if (groupHasLiveMembers(pgid)) {
     groupKilledAfterExit = signalGroup(pgid, 'SIGKILL');
     await waitGroupGone(pgid, GROUP_GONE_WAIT_MS);
   }

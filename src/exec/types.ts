@@ -22,6 +22,8 @@ export interface RunCommandOptions {
   maxLogBytes?: number;
   /** Aborting stops the command now, with the same SIGTERM-then-SIGKILL on its group. */
   signal?: AbortSignal;
+  /** Told the command's process group id once it runs (the pilot's watchdog watches it). */
+  onStart?: (pgid: number) => void;
 }
 
 export interface CommandResult {

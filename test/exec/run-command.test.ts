@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandSpecError, describeOutcome, runCommand } from '../../src/exec/index.js';
 import { tempDir } from './proc.js';
@@ -87,5 +87,7 @@ test('options that describe no command are refused before running', async () => 
 });
 
 test('a working directory that cannot be created is a clear error', async () => {
-  await assert.rejects(runCommand({ shell: 'true', cwd: '/proc/picas-cannot-be-here' }), /cannot create the working directory \/proc\/picas-cannot-be-here/);
+  const file = join(dir, 'a-file');
+  writeFileSync(file, '');
+  await assert.rejects(runCommand({ shell: 'true', cwd: join(file, 'sub') }), /cannot create the working directory .*a-file\/sub: ENOTDIR/);
 });
