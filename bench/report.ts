@@ -9,7 +9,7 @@ export function formatReport(res: BenchResults, targets: TargetVerdict[]): strin
       ...res.raw.put.map((p) => [`PUT one doc, concurrency ${p.concurrency}`, p.docs, p.perS, p.serverCpuS, p.benchCpuS]),
       [`_bulk_docs, ${res.raw.bulk.batch}-doc batches`, res.raw.bulk.docs, res.raw.bulk.perS, res.raw.bulk.serverCpuS, res.raw.bulk.benchCpuS],
       ['Monitor/todo index build', res.raw.viewIndex.docs, res.raw.viewIndex.perS, res.raw.viewIndex.serverCpuS, null],
-    ]));
+    ]), table(['read (index up to date)', 'median ms', 'server CPU ms per call'], (res.raw.reads ?? []).map((r) => [r.what, r.medianMs, r.serverCpuMsPerCall])));
   }
   const runHeader = ['who', 'pilots', 'batch', 'tokens', 's', 'done/s', 'runs', 'duplicates', 'lost (locked)', 'todo left', 'wasted/token', 'req/token', 'bytes/token', 'pilot CPU s', 'server CPU s', 'pilot RSS MB', 'notes'];
   const runRows: (string | number | null | undefined)[][] = [];

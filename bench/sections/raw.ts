@@ -10,7 +10,11 @@ export interface RawResult {
   put: { concurrency: number; docs: number; perS: number; serverCpuS: number | null; benchCpuS: number }[];
   bulk: { batch: number; docs: number; perS: number; serverCpuS: number | null; benchCpuS: number };
   viewIndex: { docs: number; perS: number; serverCpuS: number | null };
+  /** Median time of read requests a claim makes, on an up-to-date index (nothing to index). */
+  reads: { what: string; medianMs: number; serverCpuMsPerCall: number | null }[];
 }
+
+const READS = 15;
 
 export async function rawSection(ctx: BenchContext): Promise<RawResult> {
   const seconds = ctx.short ? 1.5 : 6;
@@ -47,7 +51,24 @@ export async function rawSection(ctx: BenchContext): Promise<RawResult> {
     await ensureDesignDocs(db);
     const v = await metered(ctx, () => db.view('Monitor', 'todo', { limit: 1 }));
     ctx.log(`raw: Monitor/todo index build over ${total} docs: ${round(total / v.s)} docs/s`);
+    const reads: RawResult['reads'] = [];
+    const probes: [string, () => Promise<unknown>][] = [
+      ['GET one token', () => db.get('bulk_00000001')],
+      ['Monitor/todo limit=100 (ids only: the original\'s claim)', () => db.view('Monitor', 'todo', { limit: 100 })],
+      ['Monitor/todo limit=100 include_docs (picas\'s claim window)', () => db.view('Monitor', 'todo', { limit: 100, include_docs: true })],
+      ['Monitor/todo limit=10 include_docs', () => db.view('Monitor', 'todo', { limit: 10, include_docs: true })],
+    ];
+    for (const [what, call] of probes) {
+      await call();
+      const times: number[] = [];
+      const m = await metered(ctx, async () => {
+        for (let i = 0; i < READS; i++) { const t0 = performance.now(); await call(); times.push(performance.now() - t0); }
+      });
+      times.sort((a, b) => a - b);
+      reads.push({ what, medianMs: round(times[Math.floor(READS / 2)]!, 2), serverCpuMsPerCall: m.serverCpuS === null ? null : round(m.serverCpuS * 1000 / READS, 1) });
+    }
     return {
+      reads,
       put,
       bulk: { batch: BULK_BATCH, docs: bulkDocs, perS: round(bulkDocs / b.s), serverCpuS: b.serverCpuS, benchCpuS: b.benchCpuS },
       viewIndex: { docs: total, perS: round(total / v.s), serverCpuS: v.serverCpuS },
