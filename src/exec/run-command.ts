@@ -71,7 +71,8 @@ function sleep(ms: number): Promise<void> {
  */
 export async function runCommand(opts: RunCommandOptions): Promise<CommandResult> {
   const { file, args } = commandLine(opts);
-  const timeoutMs = checkDuration('timeoutMs', opts.timeoutMs, Infinity);
+  // 0 means "no limit", as a --max-token-time 0 on a command line would.
+  const timeoutMs = checkDuration('timeoutMs', opts.timeoutMs, Infinity) || Infinity;
   const graceMs = checkDuration('graceMs', opts.graceMs, DEFAULT_GRACE_MS);
   const maxLogBytes = opts.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
   const stdout = new TailBuffer(maxLogBytes, 'stdout');

@@ -14,7 +14,7 @@ export interface RunCommandOptions {
   cwd: string;
   /** Base environment (default process.env); picas's secrets are always removed from it. */
   env?: NodeJS.ProcessEnv;
-  /** maxTokenTime: then SIGTERM to the whole process group, SIGKILL after graceMs. None when absent. */
+  /** maxTokenTime: then SIGTERM to the whole process group, SIGKILL after graceMs. No limit when absent or 0. */
   timeoutMs?: number;
   /** Time between SIGTERM and SIGKILL (default 30000, as the original). */
   graceMs?: number;

@@ -110,3 +110,9 @@ test('a time limit longer than a timer can hold does not fire at once', async ()
   assert.equal(r.exitCode, 0);
   assert.equal(r.stdout.toString(), 'done\n');
 });
+
+test('a time limit of 0 means no limit', async () => {
+  const r = await runCommand({ shell: 'sleep 0.2; echo done', cwd: join(dir, 'zero'), timeoutMs: 0 });
+  assert.equal(r.timedOut, false);
+  assert.equal(r.stdout.toString(), 'done\n');
+});
