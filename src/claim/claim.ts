@@ -1,6 +1,7 @@
 import type { Database, ViewRow } from '../couch/database.js';
 import { isFree } from '../tokens/state.js';
-import { lockToken } from '../tokens/operations.js';
+import { lockToken, markError } from '../tokens/operations.js';
+import { defaultMarginSeconds, expiredTokens } from '../lease/expiry.js';
 import type { Token } from '../tokens/token.js';
 import { backoffMs, sleep } from './backoff.js';
 import { newAttemptId, type PilotIdentity } from './pilot-identity.js';
@@ -43,11 +44,25 @@ export interface ClaimOptions {
   signal?: AbortSignal;
   /** Called on each round lost to other pilots (for statistics). */
   onConflict?: (lost: number) => void;
+  /** Take over tokens whose lease expired (their pilot died) when no free token is left (default true). */
+  recoverExpired?: boolean;
+  /** Seconds a takeover waits beyond a lease's end (default: a tenth of the lease, 2 to 30 s). */
+  marginSeconds?: number;
+  /** A token lost this many times (its pilots died holding it) goes to error instead (default 3). */
+  maxLost?: number;
+  log?: (line: string) => void;
 }
 
 export interface ClaimStats {
   rounds: number;
   conflicts: number;
+  takeovers?: number;
+}
+
+/** A candidate: a free token, or one whose lease expired (a takeover). */
+interface Candidate {
+  token: Token;
+  takeover: boolean;
 }
 
 /** Fisher-Yates on a copy. */
@@ -74,11 +89,17 @@ export async function claimTokens(db: Database, options: ClaimOptions, stats?: C
   const maxRounds = options.maxRounds ?? 1_000;
   for (let round = 0; round < maxRounds && !options.signal?.aborted; round++) {
     if (stats) stats.rounds++;
-    const candidates = await readCandidates(db, views, window);
+    let candidates: Candidate[] = (await readCandidates(db, views, window)).map((token) => ({ token, takeover: false }));
+    if (candidates.length === 0 && options.recoverExpired !== false) {
+      const margin = options.marginSeconds ?? defaultMarginSeconds(options.leaseSeconds ?? 300);
+      const now = Math.floor((await db.server.syncClock()) / 1000);
+      candidates = (await expiredTokens(db, now, margin, window)).map((h) => ({ token: h.token, takeover: true }));
+    }
     if (candidates.length === 0) return [];
     const picked = shuffled(candidates).slice(0, batchSize);
-    const claimed = await writeClaims(db, picked, options);
+    const claimed = await writeClaims(db, picked, options, stats);
     if (claimed.length > 0) return claimed;
+    if (claimed === claimTokensAgain) continue;
     if (stats) stats.conflicts++;
     options.onConflict?.(picked.length);
     await sleep(backoffMs(round, 10, 500), options.signal);
@@ -102,13 +123,24 @@ async function readCandidates(db: Database, views: ViewRef[], window: number): P
   return [];
 }
 
-async function writeClaims(db: Database, picked: Token[], options: ClaimOptions): Promise<ClaimedToken[]> {
+async function writeClaims(db: Database, picked: Candidate[], options: ClaimOptions, stats?: ClaimStats): Promise<ClaimedToken[]> {
   const now = Math.floor(db.server.serverNow() / 1000);
   const lease = options.leaseSeconds ?? 300;
+  const maxLost = options.maxLost ?? 3;
   const { pilot } = options;
-  const docs = picked.map((token) => {
-    const locked = lockToken(token, { now, hostname: pilot.hostname, env: pilot.env });
+  const docs = picked.map(({ token, takeover }) => {
     const previous = (token as { picas?: Record<string, unknown> }).picas ?? {};
+    if (takeover) {
+      const lost = (Number(previous.lost_runs) || 0) + 1;
+      options.log?.(`${token._id}: lease of ${String(previous.pilot)} expired; taking it over (lost run ${lost})`);
+      if (lost >= maxLost) {
+        const { attempt, pilot: p, host, job, claimed_at, lease_until, ...history } = previous;
+        void attempt; void p; void host; void job; void claimed_at; void lease_until;
+        return { doc: markError({ ...token, picas: { ...history, lost_runs: lost } } as Token, `lost ${lost} times: the pilots running it died or lost contact before finishing (lease expired); limit ${maxLost}`), giveUp: true };
+      }
+      previous.lost_runs = lost;
+    }
+    const locked = lockToken(token, { now, hostname: pilot.hostname, env: pilot.env });
     const record: AttemptRecord & Record<string, unknown> = {
       ...previous,
       attempt: newAttemptId(),
@@ -119,15 +151,22 @@ async function writeClaims(db: Database, picked: Token[], options: ClaimOptions)
     };
     if (pilot.jobId) record.job = pilot.jobId.value;
     else delete record.job;
-    return { ...locked, picas: record } as ClaimedToken;
+    return { doc: { ...locked, picas: record } as ClaimedToken, giveUp: false };
   });
-  const results = await db.bulkDocs(docs);
+  const results = await db.bulkDocs(docs.map((d) => d.doc));
   const claimed: ClaimedToken[] = [];
   results.forEach((r, i) => {
-    if (r.ok && r.rev) claimed.push({ ...docs[i]!, _rev: r.rev });
+    if (!r.ok || !r.rev || docs[i]!.giveUp) return;
+    if (picked[i]!.takeover && stats) stats.takeovers = (stats.takeovers ?? 0) + 1;
+    claimed.push({ ...(docs[i]!.doc as ClaimedToken), _rev: r.rev });
   });
+  // Tokens given up as lost count as progress: the caller reads again instead of backing off.
+  if (claimed.length === 0 && results.some((r, i) => r.ok && docs[i]!.giveUp)) return claimTokensAgain;
   return claimed;
 }
+
+/** Marker: this round made progress without claiming (lost tokens moved to error); read again at once. */
+const claimTokensAgain: ClaimedToken[] = [];
 
 /** Claim exactly one token, or undefined when none is free. */
 export async function claimToken(db: Database, options: Omit<ClaimOptions, 'batchSize'>): Promise<ClaimedToken | undefined> {

@@ -31,6 +31,7 @@ export function commandTask(options: CommandTaskOptions): PilotHooks['processTas
       };
     }
     const cwd = slotWorkDir(options.workRoot, ctx.slot, token._id);
+    let startedGroup: number | undefined;
     try {
       const result = await runCommand({
         ...(options.argv ? { argv: options.argv } : { shell: token.input as string }),
@@ -40,6 +41,7 @@ export function commandTask(options: CommandTaskOptions): PilotHooks['processTas
         signal: ctx.signal,
         graceMs: options.graceMs,
         maxLogBytes: options.maxLogBytes,
+        onStart: (pgid) => { startedGroup = pgid; ctx.commandStarted?.(pgid); },
       });
       const fields = {
         start_time: Math.floor(result.startTime / 1000),
@@ -56,6 +58,7 @@ export function commandTask(options: CommandTaskOptions): PilotHooks['processTas
       }
       return { exitCode: result.exitCode, fields, logs };
     } finally {
+      if (startedGroup !== undefined) ctx.commandEnded?.(startedGroup);
       if (!options.keepWorkDirs) await rm(cwd, { recursive: true, force: true }).catch(() => {});
     }
   };

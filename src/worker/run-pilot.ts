@@ -7,7 +7,11 @@ import { attachLogs, markDone, markError, nowSeconds, scrubToken } from '../toke
 import type { Token } from '../tokens/token.js';
 import { saveResult } from './save-result.js';
 import { TokenFeed } from './token-feed.js';
-import { releaseToken } from './release.js';
+import { releaseToken, withoutLease } from './release.js';
+import { Heartbeat } from '../lease/heartbeat.js';
+import { Watchdog } from '../lease/watchdog.js';
+import { defaultMarginSeconds, heldTokens } from '../lease/expiry.js';
+import { existsSync } from 'node:fs';
 
 /** What a task reports back; the loop turns it into the token's result. */
 export interface TaskOutcome {
@@ -28,6 +32,9 @@ export interface TaskContext {
   /** maxTokenTime in ms, for tasks that enforce it themselves (the command task kills the process group). */
   timeoutMs?: number;
   log: (line: string) => void;
+  /** Tasks that start processes report their process group, so the watchdog can stop it if the lease is lost. */
+  commandStarted?: (pgid: number) => void;
+  commandEnded?: (pgid: number) => void;
 }
 
 /** The original's RunActor hooks. Only `processTask` is required. */
@@ -66,6 +73,20 @@ export interface PilotOptions {
   signal?: AbortSignal;
   retry?: RetryOptions;
   log?: (line: string) => void;
+  /** Renew leases with a per-pilot heartbeat document and a watchdog process (default true). */
+  heartbeat?: boolean;
+  /** Seconds a takeover of an expired lease waits beyond its end (default: a tenth of the lease, 2-30 s). */
+  marginSeconds?: number;
+  /** A token whose pilots died holding it this many times goes to error (default 3). */
+  maxLost?: number;
+  /** With nothing to claim but tokens held by other pilots: wait at most this long for their leases (ms). */
+  leaseWaitMs?: number;
+  /** Drain (finish current tokens, claim no more) when this file exists. */
+  stopFile?: string;
+  /** Drain when this signal aborts (e.g. on SIGUSR1). */
+  drain?: AbortSignal;
+  /** Grace between SIGTERM and SIGKILL the watchdog gives a command (ms). */
+  graceMs?: number;
 }
 
 export interface PilotSummary {
@@ -77,8 +98,10 @@ export interface PilotSummary {
   interrupted: number;
   staleResults: number;
   conflicts: number;
+  takeovers: number;
+  lost: number;
   elapsedMs: number;
-  stoppedBy: 'empty' | 'maxTasks' | 'maxTotalTime' | 'stop' | 'signal';
+  stoppedBy: 'empty' | 'maxTasks' | 'maxTotalTime' | 'stop' | 'signal' | 'drain';
 }
 
 /**
@@ -102,11 +125,47 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
     leaseSeconds: options.leaseSeconds,
     pilot,
     signal: stopAll.signal,
+    marginSeconds: options.marginSeconds,
+    maxLost: options.maxLost,
+    log,
   }, options.retry);
   const summary: PilotSummary = {
     pilotId: pilot.pilotId, claimed: 0, done: 0, failed: 0, scrubbed: 0, interrupted: 0, staleResults: 0,
-    conflicts: 0, elapsedMs: 0, stoppedBy: 'empty',
+    conflicts: 0, takeovers: 0, lost: 0, elapsedMs: 0, stoppedBy: 'empty',
   };
+  const leaseSeconds = options.leaseSeconds ?? 300;
+  const margin = options.marginSeconds ?? defaultMarginSeconds(leaseSeconds);
+  let draining = false;
+  const startDrain = (why: string) => { if (!draining) { draining = true; log(`draining (${why}): finishing current tokens, claiming no more`); } };
+  options.drain?.addEventListener('abort', () => startDrain('asked by signal'), { once: true });
+  // Leases: a heartbeat renews them; a watchdog process stops commands if renewal fails in time, and
+  // running tasks are aborted here too when the lease is about to end.
+  const leaseLost = new AbortController();
+  const safetyMs = Math.min(10_000, (leaseSeconds * 1000) / 4);
+  const useLeases = options.heartbeat !== false;
+  const watchdog = useLeases ? new Watchdog(Math.min(options.graceMs ?? 30_000, safetyMs / 2)) : undefined;
+  let watchdogStarted = false;
+  let leaseTimer: NodeJS.Timeout | undefined;
+  const armLeaseTimer = (deadline: number) => {
+    watchdog?.setDeadline(deadline - safetyMs);
+    if (leaseTimer) clearTimeout(leaseTimer);
+    leaseTimer = setTimeout(() => {
+      log(`lease could not be renewed in time: stopping running commands (their tokens may be taken over)`);
+      leaseLost.abort(new Error('lease lost'));
+    }, Math.max(0, deadline - safetyMs - Date.now()));
+    leaseTimer.unref();
+  };
+  const heartbeat = useLeases ? new Heartbeat(options.db, pilot, {
+    leaseSeconds, log, onRenew: armLeaseTimer, onDrain: () => startDrain('asked in the database'),
+  }) : undefined;
+  const commandStarted = (pgid: number) => {
+    if (!watchdog) return;
+    if (!watchdogStarted) { watchdog.start(); watchdogStarted = true; }
+    watchdog.add(pgid);
+  };
+  const commandEnded = (pgid: number) => watchdog?.remove(pgid);
+  const leaseWaitMs = options.leaseWaitMs ?? 2 * leaseSeconds * 1000 + margin * 1000;
+  let leaseWaited = 0;
   let started_tasks = 0;
   let stopReason: PilotSummary['stoppedBy'] | undefined;
 
@@ -116,6 +175,8 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
     if (options.maxTasks !== undefined && started_tasks >= options.maxTasks) { stopReason = 'maxTasks'; return true; }
     if (options.maxTotalTimeMs !== undefined && Date.now() - started >= options.maxTotalTimeMs) { stopReason = 'maxTotalTime'; return true; }
     if (options.stop && await options.stop()) { stopReason = 'stop'; return true; }
+    if (options.stopFile && existsSync(options.stopFile)) startDrain(`stop file ${options.stopFile} exists`);
+    if (draining) { stopReason = 'drain'; return true; }
     return false;
   };
 
@@ -123,8 +184,21 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
     for (let idle = 0; ; idle++) {
       if (await shouldStop()) return undefined;
       const token = await feed.next();
-      if (token) return token;
-      if (!options.wait || stopAll.signal.aborted) { stopReason ??= 'empty'; return undefined; }
+      if (token) { heartbeat?.hold(token._id); return token; }
+      if (stopAll.signal.aborted) { stopReason ??= 'signal'; return undefined; }
+      if (!options.wait) {
+        // Nothing free, but other pilots may hold tokens whose leases will end (dead pilots): wait for
+        // those, within a bound, so the last pilots standing finish the work of the dead ones.
+        const others = (await heldTokens(options.db)).filter((h) => h.token.picas.pilot !== pilot.pilotId);
+        if (others.length === 0 || leaseWaited >= leaseWaitMs) { stopReason ??= 'empty'; return undefined; }
+        const nowServer = options.db.server.serverNow() / 1000;
+        const soonest = Math.min(...others.map((h) => h.expiresAt)) + margin + 0.5;
+        const wait = Math.min(5_000, leaseWaitMs - leaseWaited, Math.max(200, (soonest - nowServer) * 1000));
+        log(`no free token; ${others.length} held by other pilots, waiting ${(wait / 1000).toFixed(1)} s for their leases`);
+        leaseWaited += wait;
+        await sleep(wait, stopAll.signal);
+        continue;
+      }
       const wait = Math.min(options.wait.maxPollMs ?? 10_000, backoffMs(idle, options.wait.pollMs ?? 1_000, options.wait.maxPollMs ?? 10_000));
       log(`no free token; polling again in ${(wait / 1000).toFixed(1)} s`);
       await sleep(wait, stopAll.signal);
@@ -137,12 +211,17 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
       if (!token) return;
       started_tasks++;
       summary.claimed++;
-      await runOne(hooks, token, slot, options, stopAll.signal, summary, log);
+      try {
+        await runOne(hooks, token, slot, options, stopAll.signal, summary, log, { leaseLost: leaseLost.signal, commandStarted, commandEnded });
+      } finally {
+        heartbeat?.release(token._id);
+      }
     }
   };
 
   await hooks.prepareEnv?.();
   try {
+    if (heartbeat) await heartbeat.start();
     await Promise.all(Array.from({ length: Math.max(1, options.slots ?? 1) }, (_, i) => runSlot(i)));
   } finally {
     // Claimed but never started: give back at once rather than leaving them to a lease expiry.
@@ -152,9 +231,13 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
       });
     }
     outer?.removeEventListener('abort', onOuterAbort);
+    if (leaseTimer) clearTimeout(leaseTimer);
+    await heartbeat?.stop();
+    watchdog?.stop();
     await hooks.cleanupEnv?.();
   }
   summary.conflicts = feed.stats.conflicts;
+  summary.takeovers = feed.stats.takeovers ?? 0;
   summary.elapsedMs = Date.now() - started;
   summary.stoppedBy = stopReason ?? 'empty';
   return summary;
@@ -168,25 +251,48 @@ async function runOne(
   stopAll: AbortSignal,
   summary: PilotSummary,
   log: (line: string) => void,
+  lease: { leaseLost: AbortSignal; commandStarted: (pgid: number) => void; commandEnded: (pgid: number) => void },
 ): Promise<void> {
   const perToken = new AbortController();
   const onStop = () => perToken.abort(stopAll.reason);
   stopAll.addEventListener('abort', onStop, { once: true });
+  let lost = false;
+  const onLeaseLost = () => { lost = true; perToken.abort(new Error('lease lost')); };
+  if (lease.leaseLost.aborted) onLeaseLost();
+  else lease.leaseLost.addEventListener('abort', onLeaseLost, { once: true });
   let timedOut = false;
   const timer = options.maxTokenTimeMs !== undefined
     ? setTimeout(() => { timedOut = true; perToken.abort(new Error('maxTokenTime')); }, options.maxTokenTimeMs)
     : undefined;
-  const ctx: TaskContext = { slot, signal: perToken.signal, timeoutMs: options.maxTokenTimeMs, log };
+  const ctx: TaskContext = {
+    slot, signal: perToken.signal, timeoutMs: options.maxTokenTimeMs, log,
+    commandStarted: lease.commandStarted, commandEnded: lease.commandEnded,
+  };
   let outcome: TaskOutcome | void;
   try {
     await hooks.prepareRun?.(token, ctx);
-    outcome = await abortable(Promise.resolve(hooks.processTask(token, ctx)), perToken.signal, () => timedOut || stopAll.aborted);
+    outcome = await abortable(Promise.resolve(hooks.processTask(token, ctx)), perToken.signal, () => timedOut || stopAll.aborted || lost);
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     outcome = { exitCode: -1, failure: { message: e.message, exception: e.stack ?? '' } };
   } finally {
     if (timer) clearTimeout(timer);
     stopAll.removeEventListener('abort', onStop);
+    lease.leaseLost.removeEventListener('abort', onLeaseLost);
+  }
+
+  if (lost) {
+    // The lease could not be renewed: the command was stopped before the lease ended. This execution is
+    // lost; the token goes back (counted as lost) unless another pilot has taken it over meanwhile.
+    summary.lost++;
+    await saveResult(options.db, token, (current) => {
+      const released = { ...withoutLease(current), lock: 0, done: 0 } as Token & { picas: Record<string, unknown> };
+      released.picas = { ...released.picas, lost_runs: (Number(released.picas.lost_runs) || 0) + 1 };
+      return released;
+    }, options.retry).catch((err) => log(`${token._id}: could not put back after losing the lease: ${(err as Error).message}`));
+    log(`${token._id}: lease lost; command stopped, token put back`);
+    await hooks.cleanupRun?.(token, ctx);
+    return;
   }
 
   if (stopAll.aborted && !timedOut) {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, type TestServer } from './couch.js';
@@ -49,9 +49,15 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv, options: { 
   }
 }
 
-/** Whether a process id is alive. */
+/** Whether a process id is alive; a zombie (ended, not yet reaped by a frozen parent) counts as ended. */
 export function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try { process.kill(pid, 0); } catch { return false; }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** Poll until `check` is true or `timeoutMs` passes. */

@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The pilot's side of the watchdog (see watchdog-process.ts): starts it, and tells it the lease deadline
+ * and the process groups of running commands through an atomically rewritten state file.
+ */
+export class Watchdog {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'picas-watchdog-'));
+  private readonly file = join(this.dir, 'state.json');
+  private readonly groups = new Set<number>();
+  private deadline = Number.MAX_SAFE_INTEGER;
+  private child: ChildProcess | undefined;
+
+  constructor(private readonly graceMs: number) {}
+
+  start(): void {
+    this.write();
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    const script = join(here, import.meta.url.endsWith('.ts') ? 'watchdog-process.ts' : 'watchdog-process.js');
+    const args = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', script, this.file] : [script, this.file];
+    // Detached: its own process group, so a signal to the pilot's group (SIGSTOP, Ctrl-C) does not reach it.
+    this.child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', 'inherit'] });
+    this.child.unref();
+  }
+
+  /** Commands must be stopped before this local time (epoch ms) unless it is moved again. */
+  setDeadline(localMs: number): void {
+    this.deadline = localMs;
+    this.write();
+  }
+
+  add(pgid: number): void { this.groups.add(pgid); this.write(); }
+  remove(pgid: number): void { this.groups.delete(pgid); this.write(); }
+
+  private write(): void {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ pilotPid: process.pid, deadline: this.deadline, groups: [...this.groups], graceMs: this.graceMs }));
+    renameSync(tmp, this.file);
+  }
+
+  stop(): void {
+    try { this.child?.kill('SIGTERM'); } catch { /* already gone */ }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
