@@ -2,6 +2,7 @@ import type { Database, ViewRow } from '../couch/database.js';
 import { isFree } from '../tokens/state.js';
 import { lockToken, markError } from '../tokens/operations.js';
 import { defaultMarginSeconds, expiredTokens } from '../lease/expiry.js';
+import { faultPoint } from '../worker/fault-points.js';
 import type { Token } from '../tokens/token.js';
 import { backoffMs, sleep } from './backoff.js';
 import { newAttemptId, type PilotIdentity } from './pilot-identity.js';
@@ -98,7 +99,7 @@ export async function claimTokens(db: Database, options: ClaimOptions, stats?: C
     if (candidates.length === 0) return [];
     const picked = shuffled(candidates).slice(0, batchSize);
     const claimed = await writeClaims(db, picked, options, stats);
-    if (claimed.length > 0) return claimed;
+    if (claimed.length > 0) { faultPoint('after-claim'); return claimed; }
     if (claimed === claimTokensAgain) continue;
     if (stats) stats.conflicts++;
     options.onConflict?.(picked.length);
@@ -153,6 +154,7 @@ async function writeClaims(db: Database, picked: Candidate[], options: ClaimOpti
     else delete record.job;
     return { doc: { ...locked, picas: record } as ClaimedToken, giveUp: false };
   });
+  faultPoint('during-batch-write');
   const results = await db.bulkDocs(docs.map((d) => d.doc));
   const claimed: ClaimedToken[] = [];
   results.forEach((r, i) => {

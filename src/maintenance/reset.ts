@@ -1,6 +1,7 @@
 import type { Database } from '../couch/database.js';
 import type { RetryOptions } from '../couch/retry.js';
 import { resetToken } from '../tokens/operations.js';
+import { expiredTokens } from '../lease/expiry.js';
 import type { Token } from '../tokens/token.js';
 import { applyChange, scanSelection, type ChangeFailure, type ChangeResult } from './bulk-change.js';
 import type { Selection } from './select.js';
@@ -10,14 +11,20 @@ export interface ResetFilter {
   lockedOlderThanSec?: number;
   /** "Now" in epoch seconds; default: the server's time. */
   now?: number;
+  /** Only tokens whose lease (heartbeat included) ended more than `marginSeconds` ago: their pilots are gone. */
+  expired?: boolean;
+  marginSeconds?: number;
 }
 
 /** Which tokens of the selection a reset touches. */
 export async function resetFilter(db: Database, filter: ResetFilter): Promise<(t: Token) => boolean> {
-  if (filter.lockedOlderThanSec === undefined) return () => true;
+  if (filter.lockedOlderThanSec === undefined && !filter.expired) return () => true;
   const now = filter.now ?? Math.floor((await db.server.syncClock()) / 1000);
-  const before = now - filter.lockedOlderThanSec;
-  return (t) => Number(t.lock) > 0 && Number(t.lock) <= before;
+  const before = now - (filter.lockedOlderThanSec ?? 0);
+  const expired = filter.expired
+    ? new Set((await expiredTokens(db, now, filter.marginSeconds ?? 0, 100_000)).map((h) => h.token._id))
+    : undefined;
+  return (t) => Number(t.lock) > 0 && Number(t.lock) <= before && (!expired || expired.has(t._id));
 }
 
 /** The tokens a reset would touch, without touching them. */

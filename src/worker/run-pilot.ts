@@ -12,6 +12,7 @@ import { Heartbeat } from '../lease/heartbeat.js';
 import { Watchdog } from '../lease/watchdog.js';
 import { defaultMarginSeconds, heldTokens } from '../lease/expiry.js';
 import { existsSync } from 'node:fs';
+import { faultPoint } from './fault-points.js';
 
 /** What a task reports back; the loop turns it into the token's result. */
 export interface TaskOutcome {
@@ -309,6 +310,7 @@ async function runOne(
     const how = outcome?.failure ? ` (${outcome.failure.message})` : '';
     outcome = { ...(outcome ?? { exitCode: -1 }), failure: { message: `exceeded maxTokenTime (${(options.maxTokenTimeMs! / 1000).toFixed(1)} s): stopped${how}` } };
   }
+  faultPoint('before-save');
   const result = outcome ?? { exitCode: 0 };
   const maxScrub = options.maxScrub ?? 0;
   const apply = (current: Token): Token => {

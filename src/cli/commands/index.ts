@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import * as del from './delete.js';
+import * as drain from './drain.js';
 import * as dumpConfig from './dump-config.js';
 import * as exportCmd from './export.js';
 import * as init from './init.js';
@@ -17,6 +18,7 @@ import * as views from './views.js';
 /** Every `picas` subcommand, one file each; each registers itself on the program. Keep the list sorted. */
 export const commands: ((program: Command) => void)[] = [
   del.register,
+  drain.register,
   dumpConfig.register,
   exportCmd.register,
   init.register,

@@ -13,6 +13,7 @@ interface ResetFlags extends ConnectionFlags {
   all?: boolean;
   designDoc: string;
   lockedOlderThan?: string;
+  expired?: boolean;
   dryRun?: boolean;
   yes?: boolean;
 }
@@ -24,15 +25,17 @@ export function register(program: Command): void {
     .option('--all', 'every token in the database')
     .option('--design-doc <name>', 'design document of the view', 'Monitor')
     .option('--locked-older-than <age>', 'only tokens locked longer ago than this, e.g. 90m, 12h, 2d')
+    .option('--expired', 'only tokens whose lease ended (their pilot died or lost contact); default view: locked')
     .option('--dry-run', 'list the tokens that would be reset (stdout) and change nothing')
     .option('-y, --yes', `do not ask before resetting more than ${CONFIRM_ABOVE} tokens`)
     .addHelpText('after', `
 Examples:
   picas reset error                          failed tokens get another try
   picas reset locked --locked-older-than 12h   tokens of pilots that died
-  picas reset locked --dry-run               what would be reset`);
+  picas reset locked --dry-run               what would be reset
+  picas reset --expired                      tokens whose pilots' leases ended`);
   addConnectionOptions(cmd).action(action(async (view: string | undefined, flags: ResetFlags) => {
-    const selection = selectionFromArgs('reset', view, flags.all, flags.designDoc);
+    const selection = selectionFromArgs('reset', view ?? (flags.expired && !flags.all ? 'locked' : undefined), flags.all, flags.designDoc);
     let lockedOlderThanSec: number | undefined;
     try {
       lockedOlderThanSec = flags.lockedOlderThan === undefined ? undefined : parseAge(flags.lockedOlderThan);
@@ -40,8 +43,8 @@ Examples:
     const session = openSession(flags);
     const { db, out } = session;
     try {
-      const filter = { lockedOlderThanSec };
-      const what = `${describeSelection(selection)}${lockedOlderThanSec !== undefined ? ` locked longer than ${flags.lockedOlderThan} ago` : ''}`;
+      const filter = { lockedOlderThanSec, expired: flags.expired };
+      const what = `${describeSelection(selection)}${lockedOlderThanSec !== undefined ? ` locked longer than ${flags.lockedOlderThan} ago` : ''}${flags.expired ? ' whose lease expired' : ''}`;
       const count = await planReset(db, selection, filter, flags.dryRun ? (t) => out.data(`${t._id}\t${tokenState(t) ?? 'none'}`) : undefined);
       if (flags.dryRun) {
         out.info(`dry run: would reset ${count} tokens (${what}) in ${db.name}; nothing changed`);

@@ -29,6 +29,10 @@ interface RunFlags extends ConnectionFlags {
   keepWorkDirs?: boolean;
   maxLogBytes: string;
   grace: string;
+  maxLost: string;
+  leaseMargin?: string;
+  stopFile?: string;
+  outagePatience: string;
 }
 
 const num = (value: string | undefined, name: string, min = 0): number | undefined => {
@@ -69,6 +73,10 @@ export function register(program: Command): void {
     .option('--keep-work-dirs', 'keep each token\'s working directory after it ran')
     .option('--max-log-bytes <n>', 'bound per log stream (a tail is kept beyond it)', String(1024 * 1024))
     .option('--grace <seconds>', 'between SIGTERM and SIGKILL when a command is stopped', '30')
+    .option('--max-lost <n>', 'a token whose pilots died holding it this many times goes to error', '3')
+    .option('--lease-margin <seconds>', 'wait this long beyond a dead pilot\'s lease before taking its token (default: lease/10, 2-30 s)')
+    .option('--stop-file <file>', 'drain when this file exists: finish current tokens, claim no more, exit')
+    .option('--outage-patience <seconds>', 'keep retrying an unreachable or failing server this long before giving up', '600')
     .addHelpText('after', `
 Examples:
   picas run                                   run tokens' input commands until none is left
@@ -76,6 +84,10 @@ Examples:
   picas run --wait --max-total-time 86400     keep polling for new tokens for a day
   picas run --view Monitor/todo --view Low/todo   prioritised: Monitor first
   picas run -- ./fractals -q {q} -d {d} -m {m} -o {_id}.ppm
+  picas run --stop-file ~/stop-pilots        touch the file to drain the pilots
+
+Signals: SIGTERM/SIGINT stop running commands and put their tokens back (--on-interrupt);
+SIGUSR1 drains (finish current tokens, claim no more). \`picas drain\` drains all pilots of a database.
 
 Exit status: 0 when the pilot worked through the tokens (failed tokens are data), 2 usage,
 3 configuration, 4 server unreachable, 5 authentication, 6 database or view not found.`);
@@ -91,6 +103,9 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    const drain = new AbortController();
+    const onDrain = () => drain.abort();
+    process.once('SIGUSR1', onDrain);
     try {
       if (!(await db.exists())) {
         throw new UserError(`database "${db.name}" does not exist on ${session.couch.url}; create it with \`picas push\` or \`picas views\``, EXIT.notFound);
@@ -117,8 +132,16 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
         wait: flags.wait ? { pollMs: 1_000, maxPollMs: num(flags.pollInterval, '--poll-interval')! * 1000 } : false,
         onInterrupt: flags.onInterrupt,
         signal: controller.signal,
+        drain: drain.signal,
+        stopFile: flags.stopFile ? resolve(flags.stopFile) : undefined,
+        maxLost: num(flags.maxLost, '--max-lost', 1),
+        marginSeconds: num(flags.leaseMargin, '--lease-margin'),
+        graceMs: num(flags.grace, '--grace')! * 1000,
         log: (line) => out.info(line),
-        retry: { onRetry: (err, wait) => out.warn(`${err.message}; retrying in ${(wait / 1000).toFixed(1)} s`) },
+        retry: {
+          patienceMs: num(flags.outagePatience, '--outage-patience')! * 1000,
+          onRetry: (err, wait) => out.warn(`${err.message}; waiting for the server, retrying in ${(wait / 1000).toFixed(1)} s`),
+        },
       }).catch((err) => {
         if (err instanceof NotFoundError && /_view|_design/.test(err.where)) {
           throw new UserError(`view not found: ${err.where} (check --design-doc and --view)`, EXIT.notFound);
@@ -127,11 +150,13 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
       });
       out.info(`pilot ${summary.pilotId}: ${summary.done} done, ${summary.failed} failed` +
         `${summary.interrupted ? `, ${summary.interrupted} interrupted` : ''}${summary.staleResults ? `, ${summary.staleResults} stale results kept` : ''}` +
+        `${summary.lost ? `, ${summary.lost} lost (lease)` : ''}${summary.takeovers ? `, ${summary.takeovers} taken over from dead pilots` : ''}` +
         ` in ${(summary.elapsedMs / 1000).toFixed(1)} s (stopped: ${summary.stoppedBy})`);
       return EXIT.ok;
     } finally {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      process.off('SIGUSR1', onDrain);
       await session.close();
     }
   }));
