@@ -8,6 +8,7 @@ import expressPouchDB from 'express-pouchdb';
 import PouchDB from 'pouchdb-node';
 import { accessControl } from './access.js';
 import { authFront } from './auth-front.js';
+import { welcome } from './welcome.js';
 import { openInternalStore } from './internal-store.js';
 import { errorHandler, guardProcess, guardRequests } from './request-guard.js';
 import { SecurityStore } from './security.js';
@@ -65,6 +66,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(guardRequests(log));
+  app.use(welcome());
   app.use(authFront(users));
   app.use(accessControl({ Pouch, users, security }));
   app.use(pouchApp);
