@@ -7,11 +7,13 @@ import type { Token } from '../../src/tokens/token.js';
 /**
  * A command for fault tests: it records its start and end (with the reason it ended) in a shared file opened
  * for append, sleeps `seconds`, and exits 0. The TERM trap records when a watchdog or pilot stopped it.
+ * Its stdout names its own process id (`result <id> <pid>`), so the token's log says which execution's
+ * result was recorded.
  */
 export function recordingCommand(file: string, seconds: number): string {
   return `trap 'echo "end $PICAS_TOKEN_ID $(date +%s%N) term" >> "${file}"; exit 143' TERM; ` +
     `echo "start $PICAS_TOKEN_ID $(date +%s%N) $$" >> "${file}"; sleep ${seconds} & wait $!; ` +
-    `echo "end $PICAS_TOKEN_ID $(date +%s%N) ok" >> "${file}"`;
+    `echo "end $PICAS_TOKEN_ID $(date +%s%N) ok" >> "${file}"; echo "result $PICAS_TOKEN_ID $$"`;
 }
 
 export interface Execution { id: string; start: bigint; end?: bigint; how?: string; pid: number }
