@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { resolveSettings, type Settings } from '../config/settings.js';
+import { askMissingPassword } from '../config/prompt.js';
 import { connect } from '../couch/connect.js';
 import type { CouchServer } from '../couch/server.js';
 import type { Database } from '../couch/database.js';
@@ -54,8 +55,9 @@ export function settingsFromFlags(flags: ConnectionFlags & { db?: string }): Set
   });
 }
 
-export function openSession(flags: ConnectionFlags & { db?: string }): Session {
-  const settings = settingsFromFlags(flags);
+/** Resolve settings (asking for a missing password on a terminal) and open a client. */
+export async function openSession(flags: ConnectionFlags & { db?: string }): Promise<Session> {
+  const settings = await askMissingPassword(settingsFromFlags(flags));
   const couch = connect(settings);
   const out = makeOutput(flags);
   out.debug(`server ${couch.url} (${settings.sources.url}), database ${settings.database}`);

@@ -5,10 +5,12 @@ import { backoffMs, sleep } from '../claim/backoff.js';
 import type { RetryOptions } from '../couch/retry.js';
 import { attachLogs, markDone, markError, nowSeconds, scrubToken } from '../tokens/operations.js';
 import type { Token } from '../tokens/token.js';
-import { saveResult } from './save-result.js';
+import { saveResult, type SaveOutcome } from './save-result.js';
+import { ResultBatcher } from './result-batcher.js';
 import { TokenFeed } from './token-feed.js';
 import { releaseToken, withoutLease } from './release.js';
 import { Heartbeat } from '../lease/heartbeat.js';
+import { ConflictWatch } from '../lease/replication-conflicts.js';
 import { Watchdog } from '../lease/watchdog.js';
 import { defaultMarginSeconds, heldTokens } from '../lease/expiry.js';
 import { existsSync } from 'node:fs';
@@ -88,6 +90,13 @@ export interface PilotOptions {
   drain?: AbortSignal;
   /** Grace between SIGTERM and SIGKILL the watchdog gives a command (ms). */
   graceMs?: number;
+  /** With replicated databases: at each renewal, stop tokens whose claim lost a replication conflict and clean up
+   *  the losing revisions of the ones we won (one request per renewal; default true, needs heartbeat). */
+  checkConflicts?: boolean;
+  /** With batchSize > 1: longest a finished result waits for its batch's write (ms, default 1000). */
+  resultDelayMs?: number;
+  /** With batchSize > 1: claim about this many seconds of work per slot at a time (default 2). */
+  batchSeconds?: number;
 }
 
 export interface PilotSummary {
@@ -119,6 +128,23 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
   const onOuterAbort = () => stopAll.abort(outer?.reason);
   if (outer?.aborted) stopAll.abort(outer.reason);
   outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const slots = Math.max(1, options.slots ?? 1);
+  const maxBatch = Math.max(1, options.batchSize ?? 1);
+  // Results of a batch go back together; single-token pilots write each result at once.
+  const batcher = maxBatch > 1
+    ? new ResultBatcher(options.db, { maxBatch, maxDelayMs: options.resultDelayMs ?? 1_000, retry: options.retry })
+    : undefined;
+  const background = new Set<Promise<void>>();
+  // Claim batches sized from recent task durations: about `batchSeconds` of work per slot, so short
+  // tasks go in large batches while long ones still go one at a time and no pilot hoards work.
+  let avgTaskMs: number | undefined;
+  const noteTaskMs = (ms: number) => { avgTaskMs = avgTaskMs === undefined ? ms : 0.8 * avgTaskMs + 0.2 * ms; };
+  const batchSizeNow = (): number => {
+    if (maxBatch <= 1) return 1;
+    if (avgTaskMs === undefined) return Math.min(maxBatch, slots);
+    const targetMs = (options.batchSeconds ?? 2) * 1000;
+    return Math.max(1, Math.min(maxBatch, Math.ceil((slots * targetMs) / Math.max(avgTaskMs, 1))));
+  };
   const feed = new TokenFeed(options.db, {
     views: options.views?.length ? options.views : [DEFAULT_VIEW],
     window: options.window,
@@ -129,7 +155,10 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
     marginSeconds: options.marginSeconds,
     maxLost: options.maxLost,
     log,
-  }, options.retry);
+  }, options.retry, {
+    batchSize: batchSizeNow,
+    beforeClaim: batcher ? () => batcher.flush() : undefined,
+  });
   const summary: PilotSummary = {
     pilotId: pilot.pilotId, claimed: 0, done: 0, failed: 0, scrubbed: 0, interrupted: 0, staleResults: 0,
     conflicts: 0, takeovers: 0, lost: 0, elapsedMs: 0, stoppedBy: 'empty',
@@ -156,8 +185,9 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
     }, Math.max(0, deadline - safetyMs - Date.now()));
     leaseTimer.unref();
   };
+  const conflictWatch = useLeases && options.checkConflicts !== false ? new ConflictWatch(options.db, { log }) : undefined;
   const heartbeat = useLeases ? new Heartbeat(options.db, pilot, {
-    leaseSeconds, log, onRenew: armLeaseTimer, onDrain: () => startDrain('asked in the database'),
+    leaseSeconds, log, onRenew: (deadline) => { armLeaseTimer(deadline); void conflictWatch?.check(); }, onDrain: () => startDrain('asked in the database'),
   }) : undefined;
   const commandStarted = (pgid: number) => {
     if (!watchdog) return;
@@ -213,9 +243,12 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
       started_tasks++;
       summary.claimed++;
       try {
-        await runOne(hooks, token, slot, options, stopAll.signal, summary, log, { leaseLost: leaseLost.signal, commandStarted, commandEnded });
+        await runOne(hooks, token, slot, options, stopAll.signal, summary, log,
+          { leaseLost: leaseLost.signal, commandStarted, commandEnded, conflictLost: conflictWatch?.hold(token._id, token.picas.attempt) },
+          { batcher, background, noteTaskMs });
       } finally {
         heartbeat?.release(token._id);
+        conflictWatch?.release(token._id);
       }
     }
   };
@@ -223,8 +256,10 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
   await hooks.prepareEnv?.();
   try {
     if (heartbeat) await heartbeat.start();
-    await Promise.all(Array.from({ length: Math.max(1, options.slots ?? 1) }, (_, i) => runSlot(i)));
+    await Promise.all(Array.from({ length: slots }, (_, i) => runSlot(i)));
   } finally {
+    await batcher?.flush();
+    await Promise.allSettled([...background]);
     // Claimed but never started: give back at once rather than leaving them to a lease expiry.
     for (const token of feed.drain()) {
       await releaseToken(options.db, token, 'todo', 'pilot stopped before starting it', options.retry).catch((err) => {
@@ -252,8 +287,10 @@ async function runOne(
   stopAll: AbortSignal,
   summary: PilotSummary,
   log: (line: string) => void,
-  lease: { leaseLost: AbortSignal; commandStarted: (pgid: number) => void; commandEnded: (pgid: number) => void },
+  lease: { leaseLost: AbortSignal; commandStarted: (pgid: number) => void; commandEnded: (pgid: number) => void; conflictLost?: AbortSignal },
+  saving: { batcher?: ResultBatcher; background: Set<Promise<void>>; noteTaskMs: (ms: number) => void },
 ): Promise<void> {
+  const taskStarted = performance.now();
   const perToken = new AbortController();
   const onStop = () => perToken.abort(stopAll.reason);
   stopAll.addEventListener('abort', onStop, { once: true });
@@ -261,6 +298,10 @@ async function runOne(
   const onLeaseLost = () => { lost = true; perToken.abort(new Error('lease lost')); };
   if (lease.leaseLost.aborted) onLeaseLost();
   else lease.leaseLost.addEventListener('abort', onLeaseLost, { once: true });
+  let conflictLost = false;
+  const onConflictLost = () => { conflictLost = true; perToken.abort(new Error('lost a replication conflict')); };
+  if (lease.conflictLost?.aborted) onConflictLost();
+  else lease.conflictLost?.addEventListener('abort', onConflictLost, { once: true });
   let timedOut = false;
   const timer = options.maxTokenTimeMs !== undefined
     ? setTimeout(() => { timedOut = true; perToken.abort(new Error('maxTokenTime')); }, options.maxTokenTimeMs)
@@ -272,7 +313,7 @@ async function runOne(
   let outcome: TaskOutcome | void;
   try {
     await hooks.prepareRun?.(token, ctx);
-    outcome = await abortable(Promise.resolve(hooks.processTask(token, ctx)), perToken.signal, () => timedOut || stopAll.aborted || lost);
+    outcome = await abortable(Promise.resolve(hooks.processTask(token, ctx)), perToken.signal, () => timedOut || stopAll.aborted || lost || conflictLost);
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     outcome = { exitCode: -1, failure: { message: e.message, exception: e.stack ?? '' } };
@@ -280,8 +321,17 @@ async function runOne(
     if (timer) clearTimeout(timer);
     stopAll.removeEventListener('abort', onStop);
     lease.leaseLost.removeEventListener('abort', onLeaseLost);
+    lease.conflictLost?.removeEventListener('abort', onConflictLost);
   }
 
+  if (conflictLost) {
+    // Another attempt won this token on a replica. Write nothing on our revision (an edit there could make it
+    // the winner again); the winning pilot records this attempt as stale and deletes our revision.
+    summary.staleResults++;
+    log(`${token._id}: lost a replication conflict to another attempt; command stopped, nothing saved`);
+    await hooks.cleanupRun?.(token, ctx);
+    return;
+  }
   if (lost) {
     // The lease could not be renewed: the command was stopped before the lease ended. This execution is
     // lost; the token goes back (counted as lost) unless another pilot has taken it over meanwhile.
@@ -310,6 +360,7 @@ async function runOne(
     const how = outcome?.failure ? ` (${outcome.failure.message})` : '';
     outcome = { ...(outcome ?? { exitCode: -1 }), failure: { message: `exceeded maxTokenTime (${(options.maxTokenTimeMs! / 1000).toFixed(1)} s): stopped${how}` } };
   }
+  saving.noteTaskMs(performance.now() - taskStarted);
   faultPoint('before-save');
   const result = outcome ?? { exitCode: 0 };
   const maxScrub = options.maxScrub ?? 0;
@@ -325,19 +376,29 @@ async function runOne(
     if (result.exitCode !== 0 && (Number(next.scrub_count) || 0) < maxScrub) next = scrubToken(next);
     return next;
   };
-  const saved = await saveResult(options.db, token, apply, options.retry);
-  if (saved.kind === 'stale') {
-    summary.staleResults++;
-    log(`${token._id}: another attempt (${saved.owner ?? 'none'}) holds the token now; this result was kept as a stale-attempt record, not as the result`);
-  } else if (result.failure || result.exitCode !== 0) {
-    if (saved.token.lock === 0) summary.scrubbed++;
-    summary.failed++;
-    log(`${token._id}: ${result.failure ? `error: ${result.failure.message}` : `exit code ${result.exitCode}`}${saved.token.lock === 0 ? ' (reset for another try)' : ''}`);
-  } else {
-    summary.done++;
-    log(`${token._id}: done`);
+  const finish = async (saved: SaveOutcome) => {
+    if (saved.kind === 'stale') {
+      summary.staleResults++;
+      log(`${token._id}: another attempt (${saved.owner ?? 'none'}) holds the token now; this result was kept as a stale-attempt record, not as the result`);
+    } else if (result.failure || result.exitCode !== 0) {
+      if (saved.token.lock === 0) summary.scrubbed++;
+      summary.failed++;
+      log(`${token._id}: ${result.failure ? `error: ${result.failure.message}` : `exit code ${result.exitCode}`}${saved.token.lock === 0 ? ' (reset for another try)' : ''}`);
+    } else {
+      summary.done++;
+      log(`${token._id}: done`);
+    }
+    await hooks.cleanupRun?.(saved.kind === 'saved' ? saved.token : token, ctx);
+  };
+  if (!saving.batcher) {
+    await finish(await saveResult(options.db, token, apply, options.retry));
+    return;
   }
-  await hooks.cleanupRun?.(saved.kind === 'saved' ? saved.token : token, ctx);
+  // Batched: the slot goes on with its next token while this result waits for its batch's write.
+  const pending: Promise<void> = saving.batcher.submit(token, apply).then(finish, (err) => {
+    log(`${token._id}: result not saved (${(err as Error).message}); the token runs again after its lease ends`);
+  }).finally(() => saving.background.delete(pending));
+  saving.background.add(pending);
 }
 
 /**

@@ -16,6 +16,12 @@ export class TokenFeed {
     private readonly db: Database,
     private readonly options: ClaimOptions,
     private readonly retry: RetryOptions = {},
+    private readonly hooks: {
+      /** How many to claim now (e.g. sized from recent task durations); default options.batchSize. */
+      batchSize?: () => number;
+      /** Run before each claim: the pilot writes pending results first. */
+      beforeClaim?: () => Promise<void>;
+    } = {},
   ) {}
 
   /** The next claimed token, or undefined when the views hold no free token right now. */
@@ -34,7 +40,9 @@ export class TokenFeed {
   }
 
   private async fill(): Promise<void> {
-    const claimed = await withRetry(() => claimTokens(this.db, this.options, this.stats), { ...this.retry, signal: this.options.signal });
+    await this.hooks.beforeClaim?.();
+    const options = this.hooks.batchSize ? { ...this.options, batchSize: this.hooks.batchSize() } : this.options;
+    const claimed = await withRetry(() => claimTokens(this.db, options, this.stats), { ...this.retry, signal: this.options.signal });
     if (claimed.length === 0) this.exhausted = true;
     this.queue.push(...claimed);
   }

@@ -172,3 +172,45 @@ test('a pilot stopped by its signal gives back tokens it claimed but did not sta
   assert.deepEqual(await countStates(db), { todo: 6, locked: 0, done: 0, error: 0 });
   await db.destroy();
 });
+
+test('batched claims and completions: every token done once, in far fewer requests than one at a time', async () => {
+  const ids = Array.from({ length: 60 }, (_, i) => `q${i}`);
+  const counts: Record<string, number> = {};
+  const perToken = async (batchSize: number) => {
+    const db = await freshDb(ids.map((id) => ({ _id: id })));
+    const before = db.server.stats.requests;
+    const summary = await runPilot({ processTask: (t) => { counts[`${batchSize}:${t._id}`] = (counts[`${batchSize}:${t._id}`] ?? 0) + 1; return { exitCode: 0, logs: { stdout: `out ${t._id}`, stderr: '' } }; } },
+      { db, batchSize, heartbeat: false });
+    const requests = db.server.stats.requests - before;
+    assert.equal(summary.done, 60);
+    assert.deepEqual(await countStates(db), { todo: 0, locked: 0, done: 60, error: 0 });
+    const t = await db.get<Token>('q7', { attachments: true });
+    assert.equal(Buffer.from(t._attachments!['logs_q7.out']!.data!, 'base64').toString(), 'out q7', 'logs written with the batched result');
+    await db.destroy();
+    return requests / 60;
+  };
+  const single = await perToken(1);
+  const batched = await perToken(20);
+  for (const id of ids) { assert.equal(counts[`1:${id}`], 1); assert.equal(counts[`20:${id}`], 1); }
+  assert.ok(single >= 2, `one at a time: a claim and a result write per token (${single.toFixed(2)} requests/token)`);
+  assert.ok(batched < single / 3, `batched: ${batched.toFixed(2)} requests/token vs ${single.toFixed(2)}`);
+});
+
+test('a conflict inside a batched result write falls back to the careful path and keeps the result', async () => {
+  const db = await freshDb(Array.from({ length: 4 }, (_, i) => ({ _id: `w${i}` })));
+  const summary = await runPilot({
+    processTask: async (t) => {
+      if (t._id === 'w2') {
+        // Someone touches the token while it runs: the batched write of its result conflicts.
+        const cur = await db.get<Token>('w2');
+        await db.put({ ...cur, touched: true });
+      }
+      return { exitCode: 0, fields: { output: { id: t._id } } };
+    },
+  }, { db, batchSize: 4, heartbeat: false });
+  assert.equal(summary.done, 4);
+  const w2 = await db.get<Token>('w2');
+  assert.deepEqual(w2.output, { id: 'w2' });
+  assert.equal((w2 as any).touched, true);
+  await db.destroy();
+});

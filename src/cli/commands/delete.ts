@@ -30,7 +30,7 @@ Examples:
   picas delete --all --yes`);
   addConnectionOptions(cmd).action(action(async (view: string | undefined, flags: DeleteFlags) => {
     const selection = selectionFromArgs('delete', view, flags.all, flags.designDoc);
-    const session = openSession(flags);
+    const session = await openSession(flags);
     const { db, out } = session;
     try {
       const what = describeSelection(selection);

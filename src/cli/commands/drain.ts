@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--undo', 'let pilots started from now on claim again')
     .addHelpText('after', '\nExamples:\n  picas drain\n  picas drain --pilot pilot_1c3d6206c81046a6\n  picas drain --undo');
   addConnectionOptions(cmd).action(action(async (flags: DrainFlags) => {
-    const session = openSession(flags);
+    const session = await openSession(flags);
     try {
       await setDrain(session.db, !flags.undo, flags.pilot);
       session.out.info(flags.undo ? `pilots of ${session.db.name} may claim again` : `asked ${flags.pilot ?? 'every pilot'} of ${session.db.name} to drain; pilots notice at their next lease renewal`);

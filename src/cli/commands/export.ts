@@ -48,7 +48,7 @@ Examples:
     const fields = flags.fields?.split(',').map((f) => f.trim()).filter(Boolean);
     if (flags.fields !== undefined && (!fields || fields.length === 0)) throw new UserError('--fields needs at least one field name', EXIT.usage);
     const selection: Selection = view ? viewSelection(view, flags.designDoc) : { kind: 'all' };
-    const session = openSession(flags);
+    const session = await openSession(flags);
     const { db, out } = session;
     let stream: Writable = process.stdout;
     try {

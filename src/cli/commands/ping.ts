@@ -7,7 +7,7 @@ export function register(program: Command): void {
     .description('check that the server answers as CouchDB and accepts the credentials')
     .addHelpText('after', '\nExamples:\n  picas ping\n  PICAS_HOST_URL=https://couch.example.org:6984 picas ping --ca-file ca.pem');
   addConnectionOptions(cmd).action(action(async (flags: ConnectionFlags) => {
-    const session = openSession(flags);
+    const session = await openSession(flags);
     try {
       const welcome = await session.couch.welcome();
       const s = await session.couch.session();

@@ -56,7 +56,7 @@ line. Every token the database does not take is reported; "already there" (an ex
       throw err;
     }
 
-    const session = openSession(flags);
+    const session = await openSession(flags);
     const { db, out } = session;
     try {
       if (total === 0) {

@@ -40,7 +40,7 @@ Examples:
     try {
       lockedOlderThanSec = flags.lockedOlderThan === undefined ? undefined : parseAge(flags.lockedOlderThan);
     } catch (err) { throw asUserError(err); }
-    const session = openSession(flags);
+    const session = await openSession(flags);
     const { db, out } = session;
     try {
       const filter = { lockedOlderThanSec, expired: flags.expired };

@@ -33,6 +33,7 @@ interface RunFlags extends ConnectionFlags {
   leaseMargin?: string;
   stopFile?: string;
   outagePatience: string;
+  conflictCheck: boolean;
 }
 
 const num = (value: string | undefined, name: string, min = 0): number | undefined => {
@@ -66,7 +67,7 @@ export function register(program: Command): void {
     .option('--max-scrub <n>', 'reset a failed token for another try while its scrub_count is below this', '0')
     .option('--wait', 'when no token is free, keep polling instead of ending')
     .option('--poll-interval <seconds>', 'longest wait between polls with --wait', '10')
-    .option('--batch <n>', 'tokens claimed per request', '1')
+    .option('--batch <n>', 'most tokens claimed (and results written) per request; sized from task durations', '10')
     .option('--lease <seconds>', 'how long a claim holds without renewal', '300')
     .addOption(new Option('--on-interrupt <state>', 'where tokens of commands stopped by SIGTERM/SIGINT go').choices(['todo', 'error']).default('todo'))
     .option('--work-dir <dir>', 'parent folder of the per-token working directories', './picas-work')
@@ -77,6 +78,7 @@ export function register(program: Command): void {
     .option('--lease-margin <seconds>', 'wait this long beyond a dead pilot\'s lease before taking its token (default: lease/10, 2-30 s)')
     .option('--stop-file <file>', 'drain when this file exists: finish current tokens, claim no more, exit')
     .option('--outage-patience <seconds>', 'keep retrying an unreachable or failing server this long before giving up', '600')
+    .option('--no-conflict-check', 'do not check held tokens for replication conflicts at each lease renewal (single-server databases)')
     .addHelpText('after', `
 Examples:
   picas run                                   run tokens' input commands until none is left
@@ -92,7 +94,7 @@ SIGUSR1 drains (finish current tokens, claim no more). \`picas drain\` drains al
 Exit status: 0 when the pilot worked through the tokens (failed tokens are data), 2 usage,
 3 configuration, 4 server unreachable, 5 authentication, 6 database or view not found.`);
   addConnectionOptions(cmd).action(action(async (argv: string[], flags: RunFlags) => {
-    const session = openSession(flags);
+    const session = await openSession(flags);
     const { out, db } = session;
     const designDoc = flags.design_doc ?? flags.designDoc;
     const views = parseViews(flags.view, designDoc, flags.key);
@@ -137,6 +139,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
         maxLost: num(flags.maxLost, '--max-lost', 1),
         marginSeconds: num(flags.leaseMargin, '--lease-margin'),
         graceMs: num(flags.grace, '--grace')! * 1000,
+        checkConflicts: flags.conflictCheck,
         log: (line) => out.info(line),
         retry: {
           patienceMs: num(flags.outagePatience, '--outage-patience')! * 1000,

@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--no-logs', 'do not print the attached logs')
     .addHelpText('after', '\nExamples:\n  picas show token_1\n  picas show token_1 --json --no-logs');
   addConnectionOptions(cmd).action(action(async (id: string, flags: ShowFlags) => {
-    const session = openSession(flags);
+    const session = await openSession(flags);
     try {
       const token = await session.db.find<Token>(id, { attachments: flags.logs });
       if (!token) throw new UserError(`no token "${id}" in database "${session.db.name}"`, EXIT.notFound);

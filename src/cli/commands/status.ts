@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option('--logs', 'with --tokens: also print each token\'s input and its stdout log')
     .addHelpText('after', '\nExamples:\n  picas status\n  picas status --json\n  picas status --design-doc MultiCore --tokens');
   addConnectionOptions(cmd).action(action(async (flags: StatusFlags) => {
-    const session = openSession(flags);
+    const session = await openSession(flags);
     try {
       const counts = await countStates(session.db, flags.designDoc);
       const listing: { id: string; state: TokenState; exit_code: unknown; input?: unknown; stdout?: string }[] = [];

@@ -32,7 +32,7 @@ Examples:
     const list = (text: string | undefined) => (text === undefined ? undefined : parseNameList(text));
     if (flags.members !== undefined || flags.memberRoles !== undefined) change.members = { names: list(flags.members), roles: list(flags.memberRoles) };
     if (flags.admins !== undefined || flags.adminRoles !== undefined) change.admins = { names: list(flags.admins), roles: list(flags.adminRoles) };
-    const session = openSession(flags);
+    const session = await openSession(flags);
     const { db, out } = session;
     try {
       if (!(await db.exists())) throw new UserError(`database "${db.name}" does not exist on ${session.couch.url}`, EXIT.notFound);

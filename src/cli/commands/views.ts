@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--condition <js>', '... whose views all require this condition, e.g. "doc.cores == 4"')
     .addHelpText('after', '\nExamples:\n  picas views\n  picas views --name MultiCore --condition "doc.cores == 4"');
   addConnectionOptions(cmd).action(action(async (flags: ViewsFlags) => {
-    const session = openSession(flags);
+    const session = await openSession(flags);
     try {
       await session.db.create({ ifMissing: true });
       const extra = flags.name ? [conditionalMonitor(flags.name, flags.condition ?? 'true')] : [];
