@@ -170,13 +170,16 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
   options.drain?.addEventListener('abort', () => startDrain('asked by signal'), { once: true });
   // Leases: a heartbeat renews them; a watchdog process stops commands if renewal fails in time, and
   // running tasks are aborted here too when the lease is about to end.
-  const leaseLost = new AbortController();
+  // Replaced by a fresh one after a renewal succeeds again: once aborted, a signal stays aborted, and every
+  // later token would otherwise be stopped at once (a pilot that lived through an outage would spin).
+  let leaseLost = new AbortController();
   const safetyMs = Math.min(10_000, (leaseSeconds * 1000) / 4);
   const useLeases = options.heartbeat !== false;
   const watchdog = useLeases ? new Watchdog(Math.min(options.graceMs ?? 30_000, safetyMs / 2)) : undefined;
   let watchdogStarted = false;
   let leaseTimer: NodeJS.Timeout | undefined;
   const armLeaseTimer = (deadline: number) => {
+    if (leaseLost.signal.aborted) leaseLost = new AbortController();
     watchdog?.setDeadline(deadline - safetyMs);
     if (leaseTimer) clearTimeout(leaseTimer);
     leaseTimer = setTimeout(() => {
@@ -212,8 +215,17 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
   };
 
   const nextToken = async (): Promise<ClaimedToken | undefined> => {
-    for (let idle = 0; ; idle++) {
+    for (let idle = 0, renewWaits = 0; ; idle++) {
       if (await shouldStop()) return undefined;
+      // After a lost lease, claim nothing until a renewal succeeds (bounded by the outage patience): a token
+      // claimed now would be stopped at once and put back, again and again.
+      if (heartbeat && leaseLost.signal.aborted) {
+        await heartbeat.renew();
+        if (leaseLost.signal.aborted && renewWaits++ < (options.retry?.patienceMs ?? 300_000) / 1000) {
+          await sleep(1_000, stopAll.signal);
+          continue;
+        }
+      }
       const token = await feed.next();
       if (token) { heartbeat?.hold(token._id); return token; }
       if (stopAll.signal.aborted) { stopReason ??= 'signal'; return undefined; }

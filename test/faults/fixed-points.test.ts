@@ -13,7 +13,7 @@ import { recordingDb, assertScenario } from './scenario.js';
  * its way. A second pilot then finishes everything, taking over what the dead one held.
  */
 const ctx = useTestDb('fixedpoints');
-const LEASE = ['--lease', '3', '--grace', '1'];
+const LEASE = ['--lease', '3', '--grace', '1', '--batch', '1'];
 type Lease = Token & { picas?: { lost_runs?: number; pilot?: string } };
 
 async function victimRun(args: string[], env: NodeJS.ProcessEnv) {

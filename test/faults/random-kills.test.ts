@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { appendFileSync } from 'node:fs';
 import { useTestDb } from '../helpers/couch.js';
 import { cliEnv, spawnCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { readExecutions } from './records.js';
@@ -16,11 +17,11 @@ const LEASE = ['--lease', '3', '--grace', '1'];
 
 test('seeded random SIGKILLs of pilots (with or without their commands): every token done with one result, no overlap, nothing locked', { timeout: 240_000 }, async (t) => {
   const seed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  const note = ` (FAULT_SEED=${seed} reproduces this run)`;
+  const dir = tempDir('randkill');
+  const note = ` (FAULT_SEED=${seed} reproduces this run; pilot logs in ${dir})`;
   t.diagnostic(`FAULT_SEED=${seed}`);
   console.log(`# random kills: FAULT_SEED=${seed}`);
   const rnd = seededRandom(seed);
-  const dir = tempDir('randkill');
   const file = join(dir, 'records');
   const durations = Array.from({ length: 16 }, () => 0.3 + Math.round(rnd() * 12) / 10);
   const { db, ids } = await recordingDb(ctx.couch, ctx.db.name, durations.length, file, (i) => durations[i]!);
@@ -30,6 +31,8 @@ test('seeded random SIGKILLs of pilots (with or without their commands): every t
   const start = () => {
     const p = spawnCli(['run', ...LEASE, '--work-dir', join(dir, `w${pilots.length}`)], env) as Pilot;
     void p.result.then((r) => { p.done = r; });
+    const log = join(dir, `pilot-${pilots.length}.log`);
+    p.stderr!.on('data', (d) => appendFileSync(log, d));
     pilots.push(p);
   };
   const guard = setTimeout(() => { for (const p of pilots) p.kill('SIGKILL'); }, 200_000);

@@ -14,14 +14,15 @@ export interface Proxy {
   setMode(mode: ProxyMode): void;
   /** Destroy every open connection (both sides), as a network drop would. */
   cutAll(): number;
+  /** Send new connections to another server (e.g. one restarted on a new port with the same data). */
+  setTarget(url: string): void;
   /** Connections accepted so far (to check a scenario really went through the proxy). */
   readonly accepted: number;
   close(): Promise<void>;
 }
 
 export async function startProxy(targetUrl: string): Promise<Proxy> {
-  const target = new URL(targetUrl);
-  const targetPort = Number(target.port || 80);
+  let target = new URL(targetUrl);
   const pairs = new Set<[Socket, Socket]>();
   let mode: ProxyMode = 'pass';
   let accepted = 0;
@@ -41,7 +42,7 @@ export async function startProxy(targetUrl: string): Promise<Proxy> {
   const server: Server = createServer((client) => {
     if (mode === 'refuse') { client.destroy(); return; }
     accepted++;
-    const upstream = connect(targetPort, target.hostname);
+    const upstream = connect(Number(target.port || 80), target.hostname);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
     const drop = () => { client.destroy(); upstream.destroy(); pairs.delete(pair); };
@@ -64,6 +65,7 @@ export async function startProxy(targetUrl: string): Promise<Proxy> {
     set delayMs(ms: number) { state.delayMs = ms; },
     setMode(next: ProxyMode) { mode = next; if (next === 'refuse') cutAll(); },
     cutAll,
+    setTarget(url: string) { target = new URL(url); },
     get accepted() { return accepted; },
     close: () => new Promise<void>((resolve) => { cutAll(); server.close(() => resolve()); }),
   };
