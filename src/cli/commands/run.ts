@@ -9,6 +9,7 @@ import { commandTask } from '../../worker/command-task.js';
 import { ensureDesignDocs } from '../../tokens/design.js';
 import type { ViewRef } from '../../claim/claim.js';
 import { NotFoundError } from '../../couch/errors.js';
+import { brokenViewCode } from '../../worker/view-check.js';
 
 interface RunFlags extends ConnectionFlags {
   designDoc: string;
@@ -113,6 +114,8 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
         throw new UserError(`database "${db.name}" does not exist on ${session.couch.url}; create it with \`picas push\` or \`picas views\``, EXIT.notFound);
       }
       await ensureDesignDocs(db);
+      const broken = await brokenViewCode(db, views);
+      if (broken) throw new UserError(broken, EXIT.config);
       const summary = await runPilot({
         processTask: commandTask({
           argv: argv.length ? argv : undefined,
@@ -145,7 +148,11 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
           patienceMs: num(flags.outagePatience, '--outage-patience')! * 1000,
           onRetry: (err, wait) => out.warn(`${err.message}; waiting for the server, retrying in ${(wait / 1000).toFixed(1)} s`),
         },
-      }).catch((err) => {
+      }).catch(async (err) => {
+        // A 404 mid-run is most often the whole database deleted under the pilot: say so, not "check the name".
+        if (err instanceof NotFoundError && !(await db.exists().catch(() => true))) {
+          throw new UserError(`database "${db.name}" on ${session.couch.url} was deleted while the pilot ran (${err.where}); its tokens are gone, nothing more to do`, EXIT.notFound);
+        }
         if (err instanceof NotFoundError && /_view|_design/.test(err.where)) {
           throw new UserError(`view not found: ${err.where} (check --design-doc and --view)`, EXIT.notFound);
         }
