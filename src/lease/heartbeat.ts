@@ -54,6 +54,8 @@ export class Heartbeat {
   }
 
   async start(): Promise<void> {
+    // Lease times are the server's: learn its clock before the first renewal.
+    await this.db.server.syncClock().catch(() => undefined);
     await this.renew();
     this.timer = setInterval(() => { void this.renew(); }, this.intervalMs);
     this.timer.unref();

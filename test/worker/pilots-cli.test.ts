@@ -74,7 +74,7 @@ test('--max-token-time stops the whole process tree and marks the token error', 
     const dir = tempDir('timeout');
     const pids = join(dir, 'pids');
     await db.put(newToken({ _id: 'slow', input: `sleep 300 & echo $! >> '${pids}'; (sleep 300 & echo $! >> '${pids}'; wait) & echo $$ >> '${pids}'; wait` }));
-    const r = await runCli(['run', '--max-token-time', '1', '--grace', '1', '--work-dir', join(dir, 'work')], cliEnv(ctx.server, { PICAS_DATABASE: db.name }), { timeoutMs: 60_000 });
+    const r = await runCli(['run', '--max-token-time', '4', '--grace', '1', '--work-dir', join(dir, 'work')], cliEnv(ctx.server, { PICAS_DATABASE: db.name }), { timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     const token = await db.get<Token>('slow');
     assert.equal(token.lock, 99);
