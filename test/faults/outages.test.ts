@@ -109,3 +109,24 @@ test('connections refused for longer than a lease: commands are stopped before t
     await db.destroy();
   }
 });
+
+test('a pilot started while the server cannot be reached waits for it (outage patience) instead of giving up', { timeout: 120_000 }, async () => {
+  const proxy = await startProxy(ctx.server.url);
+  const dir = tempDir('startout');
+  const file = join(dir, 'records');
+  const { db, ids } = await recordingDb(ctx.couch, ctx.db.name, 3, file, 0.2);
+  try {
+    proxy.setMode('refuse');
+    const run = pilotsVia(proxy.url, ctx.server, db.name, dir, 1);
+    await sleep(3_000);
+    assert.equal(readExecutions(file).length, 0);
+    proxy.setMode('pass');
+    const [r] = await run.all;
+    assert.equal(r!.code, 0, r!.stderr);
+    assert.match(r!.stderr, /waiting for the server/);
+    await assertScenario(db, ids, file);
+  } finally {
+    await proxy.close();
+    await db.destroy();
+  }
+});

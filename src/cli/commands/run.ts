@@ -10,6 +10,7 @@ import { ensureDesignDocs } from '../../tokens/design.js';
 import type { ViewRef } from '../../claim/claim.js';
 import { NotFoundError } from '../../couch/errors.js';
 import { brokenViewCode } from '../../worker/view-check.js';
+import { withRetry } from '../../couch/retry.js';
 
 interface RunFlags extends ConnectionFlags {
   designDoc: string;
@@ -109,12 +110,17 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
     const drain = new AbortController();
     const onDrain = () => drain.abort();
     process.once('SIGUSR1', onDrain);
+    const retry = {
+      patienceMs: num(flags.outagePatience, '--outage-patience')! * 1000,
+      onRetry: (err: Error, wait: number) => out.warn(`${err.message}; waiting for the server, retrying in ${(wait / 1000).toFixed(1)} s`),
+    };
     try {
-      if (!(await db.exists())) {
+      // A pilot started during an outage waits for the server like a running one (same patience).
+      if (!(await withRetry(() => db.exists(), retry))) {
         throw new UserError(`database "${db.name}" does not exist on ${session.couch.url}; create it with \`picas push\` or \`picas views\``, EXIT.notFound);
       }
-      await ensureDesignDocs(db);
-      const broken = await brokenViewCode(db, views);
+      await withRetry(() => ensureDesignDocs(db), retry);
+      const broken = await withRetry(() => brokenViewCode(db, views), retry);
       if (broken) throw new UserError(broken, EXIT.config);
       const summary = await runPilot({
         processTask: commandTask({
@@ -144,10 +150,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
         graceMs: num(flags.grace, '--grace')! * 1000,
         checkConflicts: flags.conflictCheck,
         log: (line) => out.info(line),
-        retry: {
-          patienceMs: num(flags.outagePatience, '--outage-patience')! * 1000,
-          onRetry: (err, wait) => out.warn(`${err.message}; waiting for the server, retrying in ${(wait / 1000).toFixed(1)} s`),
-        },
+        retry,
       }).catch(async (err) => {
         // A 404 mid-run is most often the whole database deleted under the pilot: say so, not "check the name".
         if (err instanceof NotFoundError && !(await db.exists().catch(() => true))) {
