@@ -7,6 +7,7 @@ import { attachLogs, markDone, markError, nowSeconds, scrubToken } from '../toke
 import type { Token } from '../tokens/token.js';
 import { saveResult, type SaveOutcome } from './save-result.js';
 import { ResultBatcher } from './result-batcher.js';
+import { deliverSpool, spoolResult } from './spool.js';
 import { TokenFeed } from './token-feed.js';
 import { releaseToken, withoutLease } from './release.js';
 import { Heartbeat } from '../lease/heartbeat.js';
@@ -97,6 +98,8 @@ export interface PilotOptions {
   resultDelayMs?: number;
   /** With batchSize > 1: claim about this many seconds of work per slot at a time (default 2). */
   batchSeconds?: number;
+  /** Keep results the database could not take in this file; the next start delivers them. */
+  spoolFile?: string;
 }
 
 export interface PilotSummary {
@@ -110,6 +113,10 @@ export interface PilotSummary {
   conflicts: number;
   takeovers: number;
   lost: number;
+  /** Results kept in the spool file because the database could not take them. */
+  spooled: number;
+  /** Spooled results of an earlier start delivered now. */
+  delivered: number;
   elapsedMs: number;
   stoppedBy: 'empty' | 'maxTasks' | 'maxTotalTime' | 'stop' | 'signal' | 'drain';
 }
@@ -161,7 +168,7 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
   });
   const summary: PilotSummary = {
     pilotId: pilot.pilotId, claimed: 0, done: 0, failed: 0, scrubbed: 0, interrupted: 0, staleResults: 0,
-    conflicts: 0, takeovers: 0, lost: 0, elapsedMs: 0, stoppedBy: 'empty',
+    conflicts: 0, takeovers: 0, lost: 0, spooled: 0, delivered: 0, elapsedMs: 0, stoppedBy: 'empty',
   };
   const leaseSeconds = options.leaseSeconds ?? 300;
   const margin = options.marginSeconds ?? defaultMarginSeconds(leaseSeconds);
@@ -265,6 +272,7 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
     }
   };
 
+  if (options.spoolFile) summary.delivered = (await deliverSpool(options.db, options.spoolFile, options.retry, log)).length;
   await hooks.prepareEnv?.();
   try {
     if (heartbeat) await heartbeat.start();
@@ -402,13 +410,30 @@ async function runOne(
     }
     await hooks.cleanupRun?.(saved.kind === 'saved' ? saved.token : token, ctx);
   };
+  const unsaved = (err: unknown) => {
+    if (!options.spoolFile) throw err;
+    spoolResult(options.spoolFile, token, apply(token));
+    summary.spooled++;
+    log(`${token._id}: result not saved (${(err as Error).message}); kept in the spool ${options.spoolFile} for the next start`);
+  };
   if (!saving.batcher) {
-    await finish(await saveResult(options.db, token, apply, options.retry));
+    let saved: SaveOutcome;
+    try {
+      saved = await saveResult(options.db, token, apply, options.retry);
+    } catch (err) {
+      unsaved(err);
+      return;
+    }
+    await finish(saved);
     return;
   }
   // Batched: the slot goes on with its next token while this result waits for its batch's write.
   const pending: Promise<void> = saving.batcher.submit(token, apply).then(finish, (err) => {
-    log(`${token._id}: result not saved (${(err as Error).message}); the token runs again after its lease ends`);
+    try {
+      unsaved(err);
+    } catch {
+      log(`${token._id}: result not saved (${(err as Error).message}); the token runs again after its lease ends`);
+    }
   }).finally(() => saving.background.delete(pending));
   saving.background.add(pending);
 }

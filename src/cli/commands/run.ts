@@ -35,6 +35,7 @@ interface RunFlags extends ConnectionFlags {
   leaseMargin?: string;
   stopFile?: string;
   outagePatience: string;
+  spool?: string;
   conflictCheck: boolean;
 }
 
@@ -79,6 +80,7 @@ export function register(program: Command): void {
     .option('--max-lost <n>', 'a token whose pilots died holding it this many times goes to error', '3')
     .option('--lease-margin <seconds>', 'wait this long beyond a dead pilot\'s lease before taking its token (default: lease/10, 2-30 s)')
     .option('--stop-file <file>', 'drain when this file exists: finish current tokens, claim no more, exit')
+    .option('--spool <file>', 'keep results the server could not take (long outage) in this file; the next start delivers them')
     .option('--outage-patience <seconds>', 'keep retrying an unreachable or failing server this long before giving up', '600')
     .option('--no-conflict-check', 'do not check held tokens for replication conflicts at each lease renewal (single-server databases)')
     .addHelpText('after', `
@@ -145,6 +147,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
         signal: controller.signal,
         drain: drain.signal,
         stopFile: flags.stopFile ? resolve(flags.stopFile) : undefined,
+        spoolFile: flags.spool ? resolve(flags.spool) : undefined,
         maxLost: num(flags.maxLost, '--max-lost', 1),
         marginSeconds: num(flags.leaseMargin, '--lease-margin'),
         graceMs: num(flags.grace, '--grace')! * 1000,
@@ -163,7 +166,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
       });
       out.info(`pilot ${summary.pilotId}: ${summary.done} done, ${summary.failed} failed` +
         `${summary.interrupted ? `, ${summary.interrupted} interrupted` : ''}${summary.staleResults ? `, ${summary.staleResults} stale results kept` : ''}` +
-        `${summary.lost ? `, ${summary.lost} lost (lease)` : ''}${summary.takeovers ? `, ${summary.takeovers} taken over from dead pilots` : ''}` +
+        `${summary.lost ? `, ${summary.lost} lost (lease)` : ''}${summary.spooled ? `, ${summary.spooled} results spooled` : ''}${summary.delivered ? `, ${summary.delivered} spooled results delivered` : ''}${summary.takeovers ? `, ${summary.takeovers} taken over from dead pilots` : ''}` +
         ` in ${(summary.elapsedMs / 1000).toFixed(1)} s (stopped: ${summary.stoppedBy})`);
       return EXIT.ok;
     } finally {
