@@ -234,7 +234,9 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
         }
       }
       const token = await feed.next();
-      if (token) { heartbeat?.hold(token._id); return token; }
+      // The wait for other pilots' leases is bounded per idle stretch, not over the pilot's life: a pilot that
+      // waited earlier must still wait for the leases of pilots that die later.
+      if (token) { leaseWaited = 0; heartbeat?.hold(token._id); return token; }
       if (stopAll.signal.aborted) { stopReason ??= 'signal'; return undefined; }
       if (!options.wait) {
         // Nothing free, but other pilots may hold tokens whose leases will end (dead pilots): wait for
