@@ -80,7 +80,9 @@ export class Heartbeat {
           _id: heartbeatId(pilot.pilotId), type: 'picas-pilot', pilot: pilot.pilotId, host: pilot.hostname,
           ...(pilot.jobId ? { job: pilot.jobId.value } : {}), started_at: nowServer,
         } as HeartbeatDoc),
-        alive_until: nowServer + this.options.leaseSeconds,
+        // Whole seconds, rounded up so the Date header's 1 s resolution never shortens a lease: the
+        // watchdog and every other pilot read the same number.
+        alive_until: Math.ceil(db.server.serverNow() / 1000) + this.options.leaseSeconds,
         holding: [...this.holding],
       };
       let rev: string;
