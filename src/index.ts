@@ -5,11 +5,11 @@
 export * from './couch/errors.js';
 export { CouchServer, type CouchOptions, type RequestOptions, redactUrl } from './couch/server.js';
 export * from './couch/database.js';
-export { connect } from './couch/connect.js';
+export { connect } from './config/connect.js';
 export { withRetry, type RetryOptions } from './couch/retry.js';
 export * from './tokens/index.js';
 export * from './claim/claim.js';
-export * from './claim/pilot-identity.js';
+export * from './lease/pilot-identity.js';
 export * from './worker/run-pilot.js';
 export * from './worker/command-task.js';
 export * from './worker/save-result.js';

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { claimTokens } from '../../src/claim/claim.js';
-import { pilotIdentity } from '../../src/claim/pilot-identity.js';
+import { pilotIdentity } from '../../src/lease/pilot-identity.js';
 import { countStates } from '../../src/tokens/status.js';
 import { ROOT } from '../lib/children.js';
 import { metered, round, type BenchContext } from '../lib/context.js';

@@ -2,10 +2,10 @@ import type { Database, ViewRow } from '../couch/database.js';
 import { isFree } from '../tokens/state.js';
 import { lockToken, markError } from '../tokens/operations.js';
 import { defaultMarginSeconds, expiredTokens } from '../lease/expiry.js';
-import { faultPoint } from '../worker/fault-points.js';
+import { faultPoint } from './fault-points.js';
 import type { Token } from '../tokens/token.js';
-import { backoffMs, sleep } from './backoff.js';
-import { newAttemptId, type PilotIdentity } from './pilot-identity.js';
+import { backoffMs, sleep } from '../couch/backoff.js';
+import { newAttemptId, type PilotIdentity } from '../lease/pilot-identity.js';
 
 /** A view that holds claimable tokens: `Monitor/todo` by default. */
 export interface ViewRef {

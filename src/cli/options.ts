@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { resolveSettings, type Settings } from '../config/settings.js';
 import { askMissingPassword } from '../config/prompt.js';
-import { connect } from '../couch/connect.js';
+import { connect } from '../config/connect.js';
 import type { CouchServer } from '../couch/server.js';
 import type { Database } from '../couch/database.js';
 import { makeOutput, type Output } from './output.js';

@@ -1,5 +1,5 @@
 import { isTransient } from './errors.js';
-import { backoffMs, sleep } from '../claim/backoff.js';
+import { backoffMs, sleep } from './backoff.js';
 
 export interface RetryOptions {
   /** How long to keep trying through an outage before giving up (ms). */

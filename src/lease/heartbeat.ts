@@ -1,6 +1,6 @@
 import type { Database, Doc } from '../couch/database.js';
 import { ConflictError, NotFoundError } from '../couch/errors.js';
-import type { PilotIdentity } from '../claim/pilot-identity.js';
+import type { PilotIdentity } from './pilot-identity.js';
 
 /**
  * A pilot's heartbeat: one small document per pilot (`picas-pilot:<pilotId>`) whose `alive_until` (server

@@ -1,7 +1,7 @@
 import type { Database } from '../couch/database.js';
 import { DEFAULT_VIEW, type ClaimedToken, type ViewRef } from '../claim/claim.js';
-import { pilotIdentity, type PilotIdentity } from '../claim/pilot-identity.js';
-import { backoffMs, sleep } from '../claim/backoff.js';
+import { pilotIdentity, type PilotIdentity } from '../lease/pilot-identity.js';
+import { backoffMs, sleep } from '../couch/backoff.js';
 import type { RetryOptions } from '../couch/retry.js';
 import { attachLogs, markDone, markError, nowSeconds, scrubToken } from '../tokens/operations.js';
 import type { Token } from '../tokens/token.js';
@@ -15,7 +15,7 @@ import { ConflictWatch } from '../lease/replication-conflicts.js';
 import { Watchdog } from '../lease/watchdog.js';
 import { defaultMarginSeconds, heldTokens } from '../lease/expiry.js';
 import { existsSync } from 'node:fs';
-import { faultPoint } from './fault-points.js';
+import { faultPoint } from '../claim/fault-points.js';
 
 /** What a task reports back; the loop turns it into the token's result. */
 export interface TaskOutcome {

@@ -8,7 +8,7 @@ import { readExecutions } from './records.js';
 import { recordingDb, assertScenario } from './scenario.js';
 
 /**
- * Kills at fixed points of the pilot's work (src/worker/fault-points.ts): the pilot SIGKILLs itself just
+ * Kills at fixed points of the pilot's work (src/claim/fault-points.ts): the pilot SIGKILLs itself just
  * after a claim, after its command ended but before the result is saved, or while a batch claim is on
  * its way. A second pilot then finishes everything, taking over what the dead one held.
  */

@@ -5,7 +5,7 @@ import { ownServerSkipReason } from '../helpers/couch.js';
 import { cliEnv, spawnCli, tempDir, waitFor } from '../helpers/cli.js';
 import { ensureDesignDocs, newToken, type Token } from '../../src/tokens/index.js';
 import { claimToken, type ClaimedToken } from '../../src/claim/claim.js';
-import { pilotIdentity } from '../../src/claim/pilot-identity.js';
+import { pilotIdentity } from '../../src/lease/pilot-identity.js';
 import type { Database } from '../../src/couch/database.js';
 import { checkHeldTokens, ConflictWatch } from '../../src/lease/replication-conflicts.js';
 import { recordingCommand, readExecutions, type Execution } from '../faults/records.js';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { useTestDb } from '../helpers/couch.js';
 import { CouchServer } from '../../src/couch/server.js';
 import { claimToken } from '../../src/claim/claim.js';
-import { pilotIdentity } from '../../src/claim/pilot-identity.js';
+import { pilotIdentity } from '../../src/lease/pilot-identity.js';
 import { ensureDesignDocs, newToken } from '../../src/tokens/index.js';
 import { Heartbeat, heartbeatId, type HeartbeatDoc } from '../../src/lease/heartbeat.js';
 

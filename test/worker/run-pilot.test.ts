@@ -4,7 +4,7 @@ import { useTestDb } from '../helpers/couch.js';
 import { runPilot, type PilotHooks } from '../../src/worker/run-pilot.js';
 import { saveResult } from '../../src/worker/save-result.js';
 import { claimToken, claimTokens } from '../../src/claim/claim.js';
-import { pilotIdentity } from '../../src/claim/pilot-identity.js';
+import { pilotIdentity } from '../../src/lease/pilot-identity.js';
 import { ensureDesignDocs, ensureDesignDoc, conditionalMonitor, newToken, countStates, markDone, type Token } from '../../src/tokens/index.js';
 
 const ctx = useTestDb('runloop');

@@ -5,7 +5,7 @@ import { EXIT } from '../exit-codes.js';
 import { CONFIRM_ABOVE, confirm } from '../../maintenance/confirm.js';
 import { deleteTokens, planDelete } from '../../maintenance/delete.js';
 import { describeSelection } from '../../maintenance/select.js';
-import { asUserError, selectionFromArgs } from '../../maintenance/cli-selection.js';
+import { asUserError, selectionFromArgs } from '../selection.js';
 import { tokenState } from '../../tokens/state.js';
 
 interface DeleteFlags extends ConnectionFlags {

@@ -8,7 +8,7 @@ import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { EXPORT_FORMATS, exportTokens, type ExportFormat } from '../../maintenance/export.js';
 import { describeSelection, viewSelection, type Selection } from '../../maintenance/select.js';
-import { asUserError } from '../../maintenance/cli-selection.js';
+import { asUserError } from '../selection.js';
 
 interface ExportFlags extends ConnectionFlags {
   designDoc: string;

@@ -3,7 +3,7 @@ import { changeCouchPassword } from '../../config/change-password.js';
 import { readConfFile, rewriteConfPassword } from '../../config/conf-file.js';
 import { canPrompt, promptHidden, promptNewPassword } from '../../config/prompt.js';
 import { readPasswordFile } from '../../config/settings.js';
-import { connect } from '../../couch/connect.js';
+import { connect } from '../../config/connect.js';
 import { action } from '../action.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';

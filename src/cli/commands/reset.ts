@@ -6,7 +6,7 @@ import { parseAge } from '../../maintenance/age.js';
 import { CONFIRM_ABOVE, confirm } from '../../maintenance/confirm.js';
 import { planReset, resetTokens } from '../../maintenance/reset.js';
 import { describeSelection } from '../../maintenance/select.js';
-import { asUserError, selectionFromArgs } from '../../maintenance/cli-selection.js';
+import { asUserError, selectionFromArgs } from '../selection.js';
 import { tokenState } from '../../tokens/state.js';
 
 interface ResetFlags extends ConnectionFlags {

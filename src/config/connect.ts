@@ -1,5 +1,5 @@
-import type { Settings } from '../config/settings.js';
-import { CouchServer } from './server.js';
+import type { Settings } from './settings.js';
+import { CouchServer } from '../couch/server.js';
 
 /** Open a client for resolved settings. */
 export function connect(settings: Settings): CouchServer {

@@ -1,7 +1,7 @@
-import { UserError } from '../cli/errors.js';
-import { EXIT } from '../cli/exit-codes.js';
-import { NotConfirmedError } from './confirm.js';
-import { SelectionNotFoundError, viewSelection, type Selection } from './select.js';
+import { UserError } from './errors.js';
+import { EXIT } from './exit-codes.js';
+import { NotConfirmedError } from '../maintenance/confirm.js';
+import { SelectionNotFoundError, viewSelection, type Selection } from '../maintenance/select.js';
 
 /** The selection of a maintenance command from its `[view]` argument and `--all`, as the CLI gives them. */
 export function selectionFromArgs(command: string, view: string | undefined, all: boolean | undefined, designDoc: string): Selection {
