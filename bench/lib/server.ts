@@ -50,7 +50,7 @@ export async function openBenchServer(url: string | undefined): Promise<BenchSer
   try {
     // Not welcome(): the embedded server answers as express-pouchdb, without a "couchdb" field.
     const w = (await probe.request<{ version?: string; vendor?: { name?: string } }>('GET', '/')).body;
-    label = url ? `${w.vendor?.name ?? 'CouchDB'} ${w.version ?? ''} at ${base}` : `embedded picas server (express-pouchdb ${w.version ?? '?'}, leveldb), own process, temp data dir`;
+    label = url ? `${w.vendor?.name ?? 'CouchDB'} ${w.version ?? ''} at ${base}` : `embedded picas server (welcome says version ${w.version ?? "?"}), own process, temp data dir`;
   } finally {
     await probe.close();
   }
