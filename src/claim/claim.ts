@@ -77,28 +77,36 @@ function shuffled<T>(items: T[]): T[] {
 }
 
 /**
- * Claim up to `batchSize` free tokens. Read a window of candidates from the view with their current
- * documents, pick at random, check each is still free (`lock == 0 && done == 0`: the view can be a moment
- * behind), and write them back locked, each conditional on the `_rev` just read, in one `_bulk_docs`. A
+ * Claim up to `batchSize` free tokens. Read a window of candidate ids from the view, pick at random, read
+ * the picked documents, check each is still free (`lock == 0 && done == 0`: another pilot may have won it
+ * since), and write them back locked, each conditional on the `_rev` just read, in one `_bulk_docs`. A
  * conflict means another pilot won that token: it is dropped, and when a whole round is lost the claim
  * backs off a random while and reads again. Returns [] only when the views hold no free token.
  */
 export async function claimTokens(db: Database, options: ClaimOptions, stats?: ClaimStats): Promise<ClaimedToken[]> {
   const views = options.views?.length ? options.views : [DEFAULT_VIEW];
-  const window = options.window ?? 100;
   const batchSize = Math.max(1, options.batchSize ?? 1);
+  // Ids are cheap to read: a window ten batches wide keeps concurrent pilots' random picks apart.
+  const window = options.window ?? Math.max(100, batchSize * 10);
   const maxRounds = options.maxRounds ?? 1_000;
   for (let round = 0; round < maxRounds && !options.signal?.aborted; round++) {
     if (stats) stats.rounds++;
-    let candidates: Candidate[] = (await readCandidates(db, views, window)).map((token) => ({ token, takeover: false }));
-    if (candidates.length === 0 && options.recoverExpired !== false) {
+    let picked: Candidate[];
+    const ids = await readCandidateIds(db, views, window);
+    if (ids.length > 0) {
+      // Pick at random among the window, then read the picked ones fresh: a token claimed by another
+      // pilot since the view was read is dropped here, and the write below is conditional on this read.
+      picked = (await fetchFree(db, shuffled(ids).slice(0, batchSize))).map((token) => ({ token, takeover: false }));
+    } else if (options.recoverExpired !== false) {
       const margin = options.marginSeconds ?? defaultMarginSeconds(options.leaseSeconds ?? 300);
       const now = Math.floor((await db.server.syncClock()) / 1000);
-      candidates = (await expiredTokens(db, now, margin, window)).map((h) => ({ token: h.token, takeover: true }));
+      const expired = (await expiredTokens(db, now, margin, window)).map((h) => ({ token: h.token as Token, takeover: true }));
+      if (expired.length === 0) return [];
+      picked = shuffled(expired).slice(0, batchSize);
+    } else {
+      return [];
     }
-    if (candidates.length === 0) return [];
-    const picked = shuffled(candidates).slice(0, batchSize);
-    const claimed = await writeClaims(db, picked, options, stats);
+    const claimed = picked.length ? await writeClaims(db, picked, options, stats) : [];
     if (claimed.length > 0) { faultPoint('after-claim'); return claimed; }
     if (claimed === claimTokensAgain) continue;
     if (stats) stats.conflicts++;
@@ -109,19 +117,26 @@ export async function claimTokens(db: Database, options: ClaimOptions, stats?: C
 }
 
 /** Free tokens from the first view (in priority order) that has any. */
-async function readCandidates(db: Database, views: ViewRef[], window: number): Promise<Token[]> {
+/**
+ * Ids of candidate rows from the first view (in priority order) that has any. Only ids: reading whole
+ * documents for the window costs the server several times more (bench/RESULTS.md), and most are not picked.
+ */
+async function readCandidateIds(db: Database, views: ViewRef[], window: number): Promise<string[]> {
   for (const ref of views) {
-    const result = await db.view<unknown, Token>(ref.design, ref.view, {
-      include_docs: true,
+    const result = await db.view(ref.design, ref.view, {
       limit: window,
       ...(ref.key !== undefined ? { key: ref.key } : {}),
     });
-    const free = result.rows
-      .map((row: ViewRow<unknown, Token>) => row.doc)
-      .filter((doc): doc is Token => !!doc && isFree(doc));
-    if (free.length > 0) return free;
+    const ids = result.rows.map((row) => row.id).filter((id): id is string => typeof id === 'string');
+    if (ids.length > 0) return ids;
   }
   return [];
+}
+
+/** The picked tokens as they are now (one request), keeping only those still free. */
+async function fetchFree(db: Database, ids: string[]): Promise<Token[]> {
+  const result = await db.allDocs<Token>({ keys: ids, include_docs: true });
+  return result.rows.map((row) => row.doc).filter((doc): doc is Token => !!doc && isFree(doc));
 }
 
 async function writeClaims(db: Database, picked: Candidate[], options: ClaimOptions, stats?: ClaimStats): Promise<ClaimedToken[]> {

@@ -171,7 +171,7 @@ test('bad settings: missing database and unreachable server give one line and a 
   const wrongPw = await runCli(['run'], cliEnv(ctx.server, { PICAS_DATABASE: ctx.db.name, PICAS_PASSWORD: 'nope-nope' }), { timeoutMs: 30_000 });
   assert.equal(wrongPw.code, 5, wrongPw.stderr);
   assert.match(wrongPw.stderr, /wrong user name or password/);
-  const down = await runCli(['run', '--timeout', '2'], cliEnv(ctx.server, { PICAS_HOST_URL: 'http://127.0.0.1:9', PICAS_DATABASE: 'x' }), { timeoutMs: 30_000 });
+  const down = await runCli(['run', '--timeout', '2', '--outage-patience', '1'], cliEnv(ctx.server, { PICAS_HOST_URL: 'http://127.0.0.1:9', PICAS_DATABASE: 'x' }), { timeoutMs: 30_000 });
   assert.equal(down.code, 4);
   assert.match(down.stderr, /cannot reach the server/);
   const badView = await runCli(['run', '--view', 'Nope/todo'], cliEnv(ctx.server, { PICAS_DATABASE: ctx.db.name }), { timeoutMs: 30_000 });
