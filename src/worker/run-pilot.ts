@@ -10,9 +10,7 @@ import { ResultBatcher } from './result-batcher.js';
 import { deliverSpool, spoolResult } from './spool.js';
 import { TokenFeed } from './token-feed.js';
 import { releaseToken, withoutLease } from './release.js';
-import { Heartbeat } from '../lease/heartbeat.js';
-import { ConflictWatch } from '../lease/replication-conflicts.js';
-import { Watchdog } from '../lease/watchdog.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { defaultMarginSeconds, heldTokens } from '../lease/expiry.js';
 import { existsSync } from 'node:fs';
 import { faultPoint } from '../claim/fault-points.js';
@@ -175,36 +173,11 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
   let draining = false;
   const startDrain = (why: string) => { if (!draining) { draining = true; log(`draining (${why}): finishing current tokens, claiming no more`); } };
   options.drain?.addEventListener('abort', () => startDrain('asked by signal'), { once: true });
-  // Leases: a heartbeat renews them; a watchdog process stops commands if renewal fails in time, and
-  // running tasks are aborted here too when the lease is about to end.
-  // Replaced by a fresh one after a renewal succeeds again: once aborted, a signal stays aborted, and every
-  // later token would otherwise be stopped at once (a pilot that lived through an outage would spin).
-  let leaseLost = new AbortController();
-  const safetyMs = Math.min(10_000, (leaseSeconds * 1000) / 4);
-  const useLeases = options.heartbeat !== false;
-  const watchdog = useLeases ? new Watchdog(Math.min(options.graceMs ?? 30_000, safetyMs / 2)) : undefined;
-  let watchdogStarted = false;
-  let leaseTimer: NodeJS.Timeout | undefined;
-  const armLeaseTimer = (deadline: number) => {
-    if (leaseLost.signal.aborted) leaseLost = new AbortController();
-    watchdog?.setDeadline(deadline - safetyMs);
-    if (leaseTimer) clearTimeout(leaseTimer);
-    leaseTimer = setTimeout(() => {
-      log(`lease could not be renewed in time: stopping running commands (their tokens may be taken over)`);
-      leaseLost.abort(new Error('lease lost'));
-    }, Math.max(0, deadline - safetyMs - Date.now()));
-    leaseTimer.unref();
-  };
-  const conflictWatch = useLeases && options.checkConflicts !== false ? new ConflictWatch(options.db, { log }) : undefined;
-  const heartbeat = useLeases ? new Heartbeat(options.db, pilot, {
-    leaseSeconds, log, onRenew: (deadline) => { armLeaseTimer(deadline); void conflictWatch?.check(); }, onDrain: () => startDrain('asked in the database'),
+  // Leases: renewed by a heartbeat, guarded by a watchdog process (see lease-keeper.ts).
+  const leases = options.heartbeat !== false ? new LeaseKeeper(options.db, pilot, {
+    leaseSeconds, graceMs: options.graceMs, checkConflicts: options.checkConflicts, log,
+    onDrain: () => startDrain('asked in the database'),
   }) : undefined;
-  const commandStarted = (pgid: number) => {
-    if (!watchdog) return;
-    if (!watchdogStarted) { watchdog.start(); watchdogStarted = true; }
-    watchdog.add(pgid);
-  };
-  const commandEnded = (pgid: number) => watchdog?.remove(pgid);
   const leaseWaitMs = options.leaseWaitMs ?? 2 * leaseSeconds * 1000 + margin * 1000;
   let leaseWaited = 0;
   let started_tasks = 0;
@@ -226,9 +199,9 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
       if (await shouldStop()) return undefined;
       // After a lost lease, claim nothing until a renewal succeeds (bounded by the outage patience): a token
       // claimed now would be stopped at once and put back, again and again.
-      if (heartbeat && leaseLost.signal.aborted) {
-        await heartbeat.renew();
-        if (leaseLost.signal.aborted && renewWaits++ < (options.retry?.patienceMs ?? 300_000) / 1000) {
+      if (leases?.lostSignal.aborted) {
+        await leases.renew();
+        if (leases.lostSignal.aborted && renewWaits++ < (options.retry?.patienceMs ?? 300_000) / 1000) {
           await sleep(1_000, stopAll.signal);
           continue;
         }
@@ -236,7 +209,7 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
       const token = await feed.next();
       // The wait for other pilots' leases is bounded per idle stretch, not over the pilot's life: a pilot that
       // waited earlier must still wait for the leases of pilots that die later.
-      if (token) { leaseWaited = 0; heartbeat?.hold(token._id); return token; }
+      if (token) { leaseWaited = 0; return token; }
       if (stopAll.signal.aborted) { stopReason ??= 'signal'; return undefined; }
       if (!options.wait) {
         // Nothing free, but other pilots may hold tokens whose leases will end (dead pilots): wait for
@@ -263,13 +236,13 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
       if (!token) return;
       started_tasks++;
       summary.claimed++;
+      const conflictLost = leases?.hold(token._id, token.picas.attempt);
       try {
         await runOne(hooks, token, slot, options, stopAll.signal, summary, log,
-          { leaseLost: leaseLost.signal, commandStarted, commandEnded, conflictLost: conflictWatch?.hold(token._id, token.picas.attempt) },
+          { leaseLost: leases?.lostSignal, commandStarted: leases?.commandStarted, commandEnded: leases?.commandEnded, conflictLost },
           { batcher, background, noteTaskMs });
       } finally {
-        heartbeat?.release(token._id);
-        conflictWatch?.release(token._id);
+        leases?.release(token._id);
       }
     }
   };
@@ -277,7 +250,7 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
   if (options.spoolFile) summary.delivered = (await deliverSpool(options.db, options.spoolFile, options.retry, log)).length;
   await hooks.prepareEnv?.();
   try {
-    if (heartbeat) await heartbeat.start();
+    await leases?.start();
     await Promise.all(Array.from({ length: slots }, (_, i) => runSlot(i)));
   } finally {
     await batcher?.flush();
@@ -289,9 +262,7 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
       });
     }
     outer?.removeEventListener('abort', onOuterAbort);
-    if (leaseTimer) clearTimeout(leaseTimer);
-    await heartbeat?.stop();
-    watchdog?.stop();
+    await leases?.stop();
     await hooks.cleanupEnv?.();
   }
   summary.conflicts = feed.stats.conflicts;
@@ -309,7 +280,7 @@ async function runOne(
   stopAll: AbortSignal,
   summary: PilotSummary,
   log: (line: string) => void,
-  lease: { leaseLost: AbortSignal; commandStarted: (pgid: number) => void; commandEnded: (pgid: number) => void; conflictLost?: AbortSignal },
+  lease: { leaseLost?: AbortSignal; commandStarted?: (pgid: number) => void; commandEnded?: (pgid: number) => void; conflictLost?: AbortSignal },
   saving: { batcher?: ResultBatcher; background: Set<Promise<void>>; noteTaskMs: (ms: number) => void },
 ): Promise<void> {
   const taskStarted = performance.now();
@@ -318,8 +289,8 @@ async function runOne(
   stopAll.addEventListener('abort', onStop, { once: true });
   let lost = false;
   const onLeaseLost = () => { lost = true; perToken.abort(new Error('lease lost')); };
-  if (lease.leaseLost.aborted) onLeaseLost();
-  else lease.leaseLost.addEventListener('abort', onLeaseLost, { once: true });
+  if (lease.leaseLost?.aborted) onLeaseLost();
+  else lease.leaseLost?.addEventListener('abort', onLeaseLost, { once: true });
   let conflictLost = false;
   const onConflictLost = () => { conflictLost = true; perToken.abort(new Error('lost a replication conflict')); };
   if (lease.conflictLost?.aborted) onConflictLost();
@@ -342,7 +313,7 @@ async function runOne(
   } finally {
     if (timer) clearTimeout(timer);
     stopAll.removeEventListener('abort', onStop);
-    lease.leaseLost.removeEventListener('abort', onLeaseLost);
+    lease.leaseLost?.removeEventListener('abort', onLeaseLost);
     lease.conflictLost?.removeEventListener('abort', onConflictLost);
   }
 

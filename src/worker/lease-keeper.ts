@@ -1,0 +1,96 @@
+import type { Database } from '../couch/database.js';
+import { Heartbeat } from '../lease/heartbeat.js';
+import type { PilotIdentity } from '../lease/pilot-identity.js';
+import { ConflictWatch } from '../lease/replication-conflicts.js';
+import { Watchdog } from '../lease/watchdog.js';
+
+export interface LeaseKeeperOptions {
+  leaseSeconds: number;
+  /** Grace between SIGTERM and SIGKILL the watchdog gives a command (ms). */
+  graceMs?: number;
+  /** Check held tokens for replication conflicts at each renewal. */
+  checkConflicts?: boolean;
+  log: (line: string) => void;
+  onDrain: () => void;
+}
+
+/**
+ * Keeps a pilot's leases: the heartbeat renews them; a watchdog process stops commands if a renewal does
+ * not come in time (also while this process is frozen); running tasks are aborted here too, through
+ * `lostSignal`, shortly before the lease would end. Optionally watches held tokens for replication
+ * conflicts at each renewal.
+ */
+export class LeaseKeeper {
+  private lost = new AbortController();
+  private readonly safetyMs: number;
+  private readonly heartbeat: Heartbeat;
+  private readonly watchdog: Watchdog;
+  private watchdogStarted = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly conflicts: ConflictWatch | undefined;
+
+  constructor(db: Database, pilot: PilotIdentity, private readonly options: LeaseKeeperOptions) {
+    this.safetyMs = Math.min(10_000, (options.leaseSeconds * 1000) / 4);
+    this.watchdog = new Watchdog(Math.min(options.graceMs ?? 30_000, this.safetyMs / 2));
+    this.conflicts = options.checkConflicts !== false ? new ConflictWatch(db, { log: options.log }) : undefined;
+    this.heartbeat = new Heartbeat(db, pilot, {
+      leaseSeconds: options.leaseSeconds,
+      log: options.log,
+      onRenew: (deadline) => { this.arm(deadline); void this.conflicts?.check(); },
+      onDrain: options.onDrain,
+    });
+  }
+
+  /**
+   * Aborted when the lease is about to end unrenewed. Replaced by a fresh one after a renewal succeeds
+   * again: once aborted a signal stays aborted, and every later token would be stopped at once.
+   */
+  get lostSignal(): AbortSignal {
+    return this.lost.signal;
+  }
+
+  private arm(deadlineLocalMs: number): void {
+    if (this.lost.signal.aborted) this.lost = new AbortController();
+    this.watchdog.setDeadline(deadlineLocalMs - this.safetyMs);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.options.log('lease could not be renewed in time: stopping running commands (their tokens may be taken over)');
+      this.lost.abort(new Error('lease lost'));
+    }, Math.max(0, deadlineLocalMs - this.safetyMs - Date.now()));
+    this.timer.unref();
+  }
+
+  start(): Promise<void> {
+    return this.heartbeat.start();
+  }
+
+  renew(): Promise<void> {
+    return this.heartbeat.renew();
+  }
+
+  /** A token is held from its claim to its result; returns the signal that fires if a replica won it. */
+  hold(id: string, attempt: string): AbortSignal | undefined {
+    this.heartbeat.hold(id);
+    return this.conflicts?.hold(id, attempt);
+  }
+
+  release(id: string): void {
+    this.heartbeat.release(id);
+    this.conflicts?.release(id);
+  }
+
+  commandStarted = (pgid: number): void => {
+    if (!this.watchdogStarted) { this.watchdog.start(); this.watchdogStarted = true; }
+    this.watchdog.add(pgid);
+  };
+
+  commandEnded = (pgid: number): void => {
+    this.watchdog.remove(pgid);
+  };
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    await this.heartbeat.stop();
+    this.watchdog.stop();
+  }
+}
