@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { rm } from 'node:fs/promises';
-import { runCommand, slotWorkDir, tokenEnvironment } from '../exec/index.js';
+import { runCommand, slotWorkDir } from '../exec/index.js';
 import type { ClaimedToken } from '../claim/claim.js';
 import type { PilotHooks, TaskContext, TaskOutcome } from './run-pilot.js';
 
@@ -27,7 +27,7 @@ export function commandTask(options: CommandTaskOptions): PilotHooks['processTas
     if (!options.argv && typeof token.input !== 'string') {
       return {
         exitCode: -1,
-        failure: { message: `token ${token._id} has no command to run: its "input" is ${token.input === undefined ? 'missing' : `a ${Array.isArray(token.input) ? 'list' : typeof token.input}, not a string`} (give an argv template to picas run, or make input a command line)` },
+        failure: { message: `token ${token._id} has no command to run: its "input" is ${token.input === undefined ? 'missing' : `${Array.isArray(token.input) ? 'a list' : typeof token.input === 'object' ? 'an object' : `a ${typeof token.input}`}, not a string`} (give an argv template to picas run, or make input a command line)` },
       };
     }
     const cwd = slotWorkDir(options.workRoot, ctx.slot, token._id);
@@ -37,7 +37,7 @@ export function commandTask(options: CommandTaskOptions): PilotHooks['processTas
         ...(options.argv ? { argv: options.argv } : { shell: token.input as string }),
         fields: token,
         cwd,
-        env: tokenEnvironment(token, options.env ?? process.env),
+        env: options.env ?? process.env, // runCommand adds the token's variables and removes picas's secrets
         signal: ctx.signal,
         graceMs: options.graceMs,
         maxLogBytes: options.maxLogBytes,
