@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { watchdogMain } from './watchdog-main.js';
 
 /**
- * The pilot's side of the watchdog (see watchdog-process.ts): starts it, and tells it the lease deadline
+ * The pilot's side of the watchdog (see watchdog-main.ts): starts it, and tells it the lease deadline
  * and the process groups of running commands through an atomically rewritten state file.
  */
 export class Watchdog {
@@ -19,11 +19,10 @@ export class Watchdog {
 
   start(): void {
     this.write();
-    const here = fileURLToPath(new URL('.', import.meta.url));
-    const script = join(here, import.meta.url.endsWith('.ts') ? 'watchdog-process.ts' : 'watchdog-process.js');
-    const args = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', script, this.file] : [script, this.file];
+    // `__name`: a helper some TypeScript loaders (tsx) insert into function sources; a no-op here.
+    const program = `var __name = (f) => f; (${watchdogMain.toString()})(process.argv[1]);`;
     // Detached: its own process group, so a signal to the pilot's group (SIGSTOP, Ctrl-C) does not reach it.
-    this.child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', 'inherit'] });
+    this.child = spawn(process.execPath, ['-e', program, this.file], { detached: true, stdio: ['ignore', 'ignore', 'inherit'] });
     this.child.unref();
   }
 

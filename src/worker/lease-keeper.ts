@@ -61,6 +61,8 @@ export class LeaseKeeper {
   }
 
   start(): Promise<void> {
+    // Until the first renewal succeeds, the claims' own lease (claim time + lease) is all there is.
+    this.arm(Date.now() + this.options.leaseSeconds * 1000);
     return this.heartbeat.start();
   }
 

@@ -57,7 +57,7 @@ test('a frozen pilot (SIGSTOP past its lease): its watchdog stops the command be
     frozen.kill('SIGSTOP');
     const firstPid = readExecutions(file)[0]!.pid;
     // The watchdog (its own process) ends the command before the 3 s lease runs out.
-    assert.ok(await waitFor(() => !alive(firstPid), 10_000), 'command stopped while its pilot is frozen');
+    assert.ok(await waitFor(() => !alive(firstPid), 20_000), 'command stopped while its pilot is frozen');
     // A rescuer with a short command takes the token over after expiry + margin.
     await db.get<Token>('f0').then((t) => db.put({ ...t, input: recordingCommand(file, 0.2) }));
     const rescuer = await runCli(['run', ...LEASE, '--work-dir', join(dir, 'w2')], env, { timeoutMs: 120_000 });
