@@ -59,3 +59,23 @@ test('picas run accepts the original --design_doc spelling', async () => {
     await db.destroy();
   }
 });
+
+test('a server that never answers and one that is not CouchDB: one line each, exit 4, no stack trace', async () => {
+  const { silentServer, htmlServer } = await import('../helpers/misbehaving.js');
+  const silent = await silentServer();
+  const html = await htmlServer();
+  try {
+    const slow = await runCli(['status', '--timeout', '1'], cliEnv(ctx.server, { PICAS_HOST_URL: silent.url }));
+    assert.equal(slow.code, 4, slow.stderr);
+    assert.match(slow.stderr, /no answer within 1000 ms/);
+    assert.equal(slow.stderr.trim().split('\n').length, 1);
+    const notCouch = await runCli(['ping'], cliEnv(ctx.server, { PICAS_HOST_URL: html.url }));
+    assert.equal(notCouch.code, 4, notCouch.stderr);
+    assert.match(notCouch.stderr, /did not answer as CouchDB/);
+    assert.equal(notCouch.stderr.trim().split('\n').length, 1);
+    assert.doesNotMatch(slow.stderr + notCouch.stderr, /\n\s+at /);
+  } finally {
+    await silent.close();
+    await html.close();
+  }
+});
