@@ -109,6 +109,9 @@ export async function runCommand(opts: RunCommandOptions): Promise<CommandResult
   } catch (err) {
     return startFailure(err as NodeJS.ErrnoException); // e.g. E2BIG: arguments too long
   }
+  // Told at once, before any await: the command is running from here on, and a pilot frozen a moment later
+  // must already have handed its process group to the watchdog.
+  if (child.pid !== undefined) opts.onStart?.(child.pid);
   child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
@@ -126,7 +129,6 @@ export async function runCommand(opts: RunCommandOptions): Promise<CommandResult
     return startFailure(failure ?? new Error('no process id'));
   }
   const pgid = child.pid;
-  opts.onStart?.(pgid);
 
   let timedOut = false;
   let aborted = false;

@@ -9,20 +9,30 @@ import { watchdogMain } from './watchdog-main.js';
  * and the process groups of running commands through an atomically rewritten state file.
  */
 export class Watchdog {
-  private readonly dir = mkdtempSync(join(tmpdir(), 'picas-watchdog-'));
-  private readonly file = join(this.dir, 'state.json');
+  private dir: string | undefined;
   private readonly groups = new Set<number>();
   private deadline = Number.MAX_SAFE_INTEGER;
   private child: ChildProcess | undefined;
 
-  constructor(private readonly graceMs: number) {}
+  /**
+   * `marker` (`NAME=value`) is set in the environment of every command of this pilot: the watchdog finds
+   * the commands by it, so a command is covered from its first instant, named here or not.
+   */
+  constructor(private readonly graceMs: number, private readonly marker: string) {}
 
+  get started(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** Start the watchdog process; call before the first command is spawned. */
   start(): void {
+    if (this.child) return;
+    this.dir = mkdtempSync(join(tmpdir(), 'picas-watchdog-'));
     this.write();
     // `__name`: a helper some TypeScript loaders (tsx) insert into function sources; a no-op here.
     const program = `var __name = (f) => f; (${watchdogMain.toString()})(process.argv[1]);`;
     // Detached: its own process group, so a signal to the pilot's group (SIGSTOP, Ctrl-C) does not reach it.
-    this.child = spawn(process.execPath, ['-e', program, this.file], { detached: true, stdio: ['ignore', 'ignore', 'inherit'] });
+    this.child = spawn(process.execPath, ['-e', program, this.file!], { detached: true, stdio: ['ignore', 'ignore', 'inherit'] });
     this.child.unref();
   }
 
@@ -35,14 +45,20 @@ export class Watchdog {
   add(pgid: number): void { this.groups.add(pgid); this.write(); }
   remove(pgid: number): void { this.groups.delete(pgid); this.write(); }
 
+  private get file(): string | undefined {
+    return this.dir ? join(this.dir, 'state.json') : undefined;
+  }
+
   private write(): void {
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ pilotPid: process.pid, deadline: this.deadline, groups: [...this.groups], graceMs: this.graceMs }));
-    renameSync(tmp, this.file);
+    const file = this.file;
+    if (!file) return; // not started: nothing to guard yet, and no folder left behind by a killed pilot
+    const tmp = `${file}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ pilotPid: process.pid, deadline: this.deadline, groups: [...this.groups], graceMs: this.graceMs, marker: this.marker }));
+    renameSync(tmp, file);
   }
 
   stop(): void {
     try { this.child?.kill('SIGTERM'); } catch { /* already gone */ }
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

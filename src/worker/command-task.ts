@@ -37,7 +37,9 @@ export function commandTask(options: CommandTaskOptions): PilotHooks['processTas
         ...(options.argv ? { argv: options.argv } : { shell: token.input as string }),
         fields: token,
         cwd,
-        env: options.env ?? process.env, // runCommand adds the token's variables and removes picas's secrets
+        // runCommand adds the token's variables and removes picas's secrets; the lease keeper's marker lets
+        // the watchdog find the command from its first instant.
+        env: { ...(options.env ?? process.env), ...ctx.commandStarting?.() },
         signal: ctx.signal,
         graceMs: options.graceMs,
         maxLogBytes: options.maxLogBytes,

@@ -4,6 +4,9 @@ import type { PilotIdentity } from '../lease/pilot-identity.js';
 import { ConflictWatch } from '../lease/replication-conflicts.js';
 import { Watchdog } from '../lease/watchdog.js';
 
+/** Set in every command's environment; the watchdog finds the pilot's commands by it. */
+export const PILOT_MARKER = 'PICAS_PILOT_ID';
+
 export interface LeaseKeeperOptions {
   leaseSeconds: number;
   /** Grace between SIGTERM and SIGKILL the watchdog gives a command (ms). */
@@ -25,13 +28,14 @@ export class LeaseKeeper {
   private readonly safetyMs: number;
   private readonly heartbeat: Heartbeat;
   private readonly watchdog: Watchdog;
-  private watchdogStarted = false;
+  private readonly pilotId: string;
   private timer: NodeJS.Timeout | undefined;
   private readonly conflicts: ConflictWatch | undefined;
 
   constructor(db: Database, pilot: PilotIdentity, private readonly options: LeaseKeeperOptions) {
     this.safetyMs = Math.min(10_000, (options.leaseSeconds * 1000) / 4);
-    this.watchdog = new Watchdog(Math.min(options.graceMs ?? 30_000, this.safetyMs / 2));
+    this.pilotId = pilot.pilotId;
+    this.watchdog = new Watchdog(Math.min(options.graceMs ?? 30_000, this.safetyMs / 2), `${PILOT_MARKER}=${pilot.pilotId}`);
     this.conflicts = options.checkConflicts !== false ? new ConflictWatch(db, { log: options.log }) : undefined;
     this.heartbeat = new Heartbeat(db, pilot, {
       leaseSeconds: options.leaseSeconds,
@@ -81,8 +85,13 @@ export class LeaseKeeper {
     this.conflicts?.release(id);
   }
 
+  /** Before a command is spawned: the watchdog must run first, so no instant of a command is unguarded. */
+  commandStarting = (): NodeJS.ProcessEnv => {
+    this.watchdog.start();
+    return { [PILOT_MARKER]: this.pilotId };
+  };
+
   commandStarted = (pgid: number): void => {
-    if (!this.watchdogStarted) { this.watchdog.start(); this.watchdogStarted = true; }
     this.watchdog.add(pgid);
   };
 

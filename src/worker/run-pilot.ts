@@ -34,7 +34,9 @@ export interface TaskContext {
   /** maxTokenTime in ms, for tasks that enforce it themselves (the command task kills the process group). */
   timeoutMs?: number;
   log: (line: string) => void;
-  /** Tasks that start processes report their process group, so the watchdog can stop it if the lease is lost. */
+  /** Tasks that start processes call this first and add the variables it returns to the command's
+   *  environment (the watchdog finds commands by them), then report the process group once it runs. */
+  commandStarting?: () => NodeJS.ProcessEnv;
   commandStarted?: (pgid: number) => void;
   commandEnded?: (pgid: number) => void;
 }
@@ -180,6 +182,8 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
   }) : undefined;
   const leaseWaitMs = options.leaseWaitMs ?? 2 * leaseSeconds * 1000 + margin * 1000;
   let leaseWaited = 0;
+  /** Tokens this pilot holds and works on: taken from the feed, until their result is written. */
+  const active = new Set<string>();
   let started_tasks = 0;
   let stopReason: PilotSummary['stoppedBy'] | undefined;
 
@@ -209,12 +213,26 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
       const token = await feed.next();
       // The wait for other pilots' leases is bounded per idle stretch, not over the pilot's life: a pilot that
       // waited earlier must still wait for the leases of pilots that die later.
-      if (token) { leaseWaited = 0; return token; }
+      if (token) { leaseWaited = 0; active.add(token._id); return token; }
       if (stopAll.signal.aborted) { stopReason ??= 'signal'; return undefined; }
       if (!options.wait) {
         // Nothing free, but other pilots may hold tokens whose leases will end (dead pilots): wait for
         // those, within a bound, so the last pilots standing finish the work of the dead ones.
-        const others = (await heldTokens(options.db)).filter((h) => h.token.picas.pilot !== pilot.pilotId);
+        const held = await heldTokens(options.db);
+        // Held under our own name but not by any slot: a claim whose answer was lost on the way (the write
+        // landed, the connection did not). Nobody would ever finish it: put it back and claim again.
+        // Only while no claim is on its way (its tokens are ours but not yet known here).
+        const queued = feed.queuedIds();
+        const orphans = feed.busy ? [] : held.filter((h) => h.token.picas.pilot === pilot.pilotId && !active.has(h.token._id) && !queued.has(h.token._id));
+        if (orphans.length > 0) {
+          for (const h of orphans) {
+            await releaseToken(options.db, h.token as ClaimedToken, 'todo', 'claimed, but the answer was lost', options.retry)
+              .catch((err) => log(`could not put back ${h.token._id}: ${(err as Error).message}`));
+          }
+          log(`put back ${orphans.length} token(s) claimed under this pilot's name whose claim answer was lost`);
+          continue;
+        }
+        const others = held.filter((h) => h.token.picas.pilot !== pilot.pilotId);
         if (others.length === 0 || leaseWaited >= leaseWaitMs) { stopReason ??= 'empty'; return undefined; }
         const nowServer = options.db.server.serverNow() / 1000;
         const soonest = Math.min(...others.map((h) => h.expiresAt)) + margin + 0.5;
@@ -237,12 +255,16 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
       started_tasks++;
       summary.claimed++;
       const conflictLost = leases?.hold(token._id, token.picas.attempt);
+      let saving: Promise<void> | undefined;
       try {
-        await runOne(hooks, token, slot, options, stopAll.signal, summary, log,
-          { leaseLost: leases?.lostSignal, commandStarted: leases?.commandStarted, commandEnded: leases?.commandEnded, conflictLost },
-          { batcher, background, noteTaskMs });
+        saving = (await runOne(hooks, token, slot, options, stopAll.signal, summary, log,
+          { leaseLost: leases?.lostSignal, commandStarting: leases?.commandStarting, commandStarted: leases?.commandStarted, commandEnded: leases?.commandEnded, conflictLost },
+          { batcher, background, noteTaskMs }))?.pending;
       } finally {
         leases?.release(token._id);
+        // Active until its result is written (batched results land after the slot has moved on).
+        if (saving) void saving.finally(() => active.delete(token._id));
+        else active.delete(token._id);
       }
     }
   };
@@ -280,9 +302,9 @@ async function runOne(
   stopAll: AbortSignal,
   summary: PilotSummary,
   log: (line: string) => void,
-  lease: { leaseLost?: AbortSignal; commandStarted?: (pgid: number) => void; commandEnded?: (pgid: number) => void; conflictLost?: AbortSignal },
+  lease: { leaseLost?: AbortSignal; commandStarting?: () => NodeJS.ProcessEnv; commandStarted?: (pgid: number) => void; commandEnded?: (pgid: number) => void; conflictLost?: AbortSignal },
   saving: { batcher?: ResultBatcher; background: Set<Promise<void>>; noteTaskMs: (ms: number) => void },
-): Promise<void> {
+): Promise<{ pending: Promise<void> } | undefined> {
   const taskStarted = performance.now();
   const perToken = new AbortController();
   const onStop = () => perToken.abort(stopAll.reason);
@@ -301,7 +323,7 @@ async function runOne(
     : undefined;
   const ctx: TaskContext = {
     slot, signal: perToken.signal, timeoutMs: options.maxTokenTimeMs, log,
-    commandStarted: lease.commandStarted, commandEnded: lease.commandEnded,
+    commandStarting: lease.commandStarting, commandStarted: lease.commandStarted, commandEnded: lease.commandEnded,
   };
   let outcome: TaskOutcome | void;
   try {
@@ -409,6 +431,7 @@ async function runOne(
     }
   }).finally(() => saving.background.delete(pending));
   saving.background.add(pending);
+  return { pending };
 }
 
 /**

@@ -47,6 +47,16 @@ export class TokenFeed {
     this.queue.push(...claimed);
   }
 
+  /** True while a claim is on its way: its tokens may be locked in the database but not yet known here. */
+  get busy(): boolean {
+    return this.inFlight !== undefined;
+  }
+
+  /** Ids of tokens claimed and waiting for a slot. */
+  queuedIds(): Set<string> {
+    return new Set(this.queue.map((t) => t._id));
+  }
+
   /** Tokens claimed but not started: the pilot gives them back when it stops. */
   drain(): ClaimedToken[] {
     const left = this.queue;

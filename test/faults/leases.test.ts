@@ -113,3 +113,24 @@ test('the last pilot standing waits for a dead pilot\'s lease instead of exiting
     await db.destroy();
   }
 });
+
+test('a pilot frozen the instant its command starts is still covered: the watchdog learns of the command before the pilot can be stopped', { timeout: 120_000 }, async () => {
+  const dir = tempDir('frozen-at-start');
+  const file = join(dir, 'records');
+  const db = ctx.couch.db(`${ctx.db.name}-${n++}`);
+  await db.create();
+  await ensureDesignDocs(db);
+  try {
+    // The command freezes its own pilot (its parent) before doing anything else.
+    await db.put(newToken({ _id: 'self-freeze', input: `kill -STOP $PPID; ${recordingCommand(file, 30)}` }));
+    const pilot = spawnCli(['run', ...LEASE, '--work-dir', join(dir, 'w')], cliEnv(ctx.server, { PICAS_DATABASE: db.name }));
+    assert.ok(await waitFor(() => readExecutions(file).length >= 1, 30_000), 'command started');
+    const ended = await waitFor(() => readExecutions(file)[0]?.how === 'term', 20_000);
+    pilot.kill('SIGCONT');
+    pilot.kill('SIGTERM');
+    await pilot.result;
+    assert.ok(ended, 'the watchdog stopped the command of a pilot frozen from its first moment');
+  } finally {
+    await db.destroy();
+  }
+});

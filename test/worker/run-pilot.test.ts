@@ -214,3 +214,18 @@ test('a conflict inside a batched result write falls back to the careful path an
   assert.equal((w2 as any).touched, true);
   await db.destroy();
 });
+
+test('a token locked under this pilot\'s name but never known to it (a claim whose answer was lost) is put back and run', async () => {
+  const db = await freshDb([{ _id: 'lost-answer' }, { _id: 'normal' }]);
+  const pilot = pilotIdentity();
+  const t = await db.get<Token>('lost-answer');
+  const now = Math.floor(Date.now() / 1000);
+  // As if our claim write landed and its answer was cut: locked by us, with a lease our heartbeat renews.
+  await db.put({ ...t, lock: now, picas: { attempt: 'attempt_answer_lost', pilot: pilot.pilotId, host: pilot.hostname, claimed_at: now, lease_until: now + 300 } });
+  const ran: string[] = [];
+  const summary = await runPilot({ processTask: (tok) => { ran.push(tok._id); return { exitCode: 0 }; } }, { db, pilot, leaseSeconds: 300 });
+  assert.deepEqual(ran.sort(), ['lost-answer', 'normal']);
+  assert.equal(summary.done, 2);
+  assert.deepEqual(await countStates(db), { todo: 0, locked: 0, done: 2, error: 0 });
+  await db.destroy();
+});
