@@ -2,7 +2,7 @@
 // (bench/pilot-process.ts, runPilot) at several claim batch sizes, and a real `true` command through
 // `picas run` at the batch size that did best through the API.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChildPool, ROOT } from '../lib/children.js';
@@ -102,8 +102,11 @@ async function runCliPilots(ctx: BenchContext, pilots: number, batch: number, ma
     }
   }, 20);
   const watchers: ProcWatcher[] = [];
+  // The command as users run it: the compiled build when there is one (no TypeScript loader in the pilot).
+  const built = join(ROOT, 'dist/cli/main.js');
+  const picas = existsSync(built) ? [built] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
   const exits = Array.from({ length: pilots }, () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'run', '-q',
+    const child = spawn(process.execPath, [...picas, 'run', '-q',
       '--batch', String(batch), '--max-total-time', String(maxS), '--work-dir', workDir], {
       cwd: ROOT, env: ctx.server.env(run.db.name), stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -126,7 +129,7 @@ async function runCliPilots(ctx: BenchContext, pilots: number, batch: number, ma
   const f: CliFigures = {
     ...fig, batch,
     totalS: round((end - t0) / 1000, 2),
-    startupNote: 'timed from the first recorded execution to the last pilot\'s exit; node+tsx start-up is outside',
+    startupNote: `timed from the first recorded execution to the last pilot's exit; start-up (${existsSync(built) ? 'node, compiled build' : 'node+tsx'}) is outside`,
     pilotCpuS: round(sum(watchers.map((w) => (w.cpu?.self ?? 0) + (w.cpu?.children ?? 0))), 2),
     pilotMaxRssMb: round(Math.max(...watchers.map((w) => w.peakMb))),
   };
