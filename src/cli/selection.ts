@@ -1,6 +1,10 @@
 import { UserError } from './errors.js';
 import { EXIT } from './exit-codes.js';
-import { NotConfirmedError } from '../maintenance/confirm.js';
+import { CONFIRM_ABOVE, NotConfirmedError, confirm } from '../maintenance/confirm.js';
+import type { ChangeFailure, ChangeResult } from '../maintenance/bulk-change.js';
+import { tokenState } from '../tokens/state.js';
+import type { Token } from '../tokens/token.js';
+import type { Session } from './options.js';
 import { SelectionNotFoundError, viewSelection, type Selection } from '../maintenance/select.js';
 
 /** The selection of a maintenance command from its `[view]` argument and `--all`, as the CLI gives them. */
@@ -17,4 +21,49 @@ export function asUserError(err: unknown): unknown {
   if (err instanceof NotConfirmedError) return new UserError(err.message, EXIT.usage);
   if (err instanceof RangeError) return new UserError(err.message, EXIT.usage);
   return err;
+}
+
+/** The words one maintenance command uses in its messages (kept as the commands have always said them). */
+export interface ChangeWords {
+  /** "delete", "reset" */
+  verb: string;
+  /** "Delete", "Reset" */
+  Verb: string;
+  /** "deleted", "reset" */
+  done: string;
+  /** what follows the count in the report: "" or " to todo" */
+  doneSuffix: string;
+  /** "from", "in" */
+  prep: string;
+}
+
+/**
+ * The flow reset and delete share: count the tokens (listing them on stdout with --dry-run), stop at a dry run
+ * or at nothing to do, ask before touching more than CONFIRM_ABOVE without --yes, apply, and report failures
+ * one line each. Returns the exit code.
+ */
+export async function planConfirmApply(
+  session: Session,
+  words: ChangeWords,
+  what: string,
+  flags: { dryRun?: boolean; yes?: boolean },
+  plan: (onMatch?: (t: Token) => void) => Promise<number>,
+  apply: (onFailed: (f: ChangeFailure) => void) => Promise<ChangeResult>,
+): Promise<number> {
+  const { db, out } = session;
+  const count = await plan(flags.dryRun ? (t) => out.data(`${t._id}\t${tokenState(t) ?? 'none'}`) : undefined);
+  if (flags.dryRun) {
+    out.info(`dry run: would ${words.verb} ${count} tokens (${what}) ${words.prep} ${db.name}; nothing changed`);
+    return EXIT.ok;
+  }
+  if (count === 0) {
+    out.info(`no tokens to ${words.verb} (${what}) in ${db.name}`);
+    return EXIT.ok;
+  }
+  if (count > CONFIRM_ABOVE && !flags.yes) {
+    await confirm(`${words.Verb} ${count} tokens (${what}) ${words.prep} ${db.name}?`, `Add --yes to ${words.verb} them, or --dry-run to list them.`);
+  }
+  const result = await apply((f) => out.error(`token ${f.id}: not ${words.done}: ${f.reason}`));
+  out.info(`${words.done} ${result.changed} tokens${words.doneSuffix} (${what}) ${words.prep} ${db.name}${result.failed ? `; ${result.failed} not ${words.done} (see above)` : ''}`);
+  return result.failed ? EXIT.failure : EXIT.ok;
 }

@@ -1,13 +1,11 @@
 import type { Command } from 'commander';
 import { addConnectionOptions, openSession, type ConnectionFlags } from '../options.js';
 import { action } from '../action.js';
-import { EXIT } from '../exit-codes.js';
 import { parseAge } from '../../maintenance/age.js';
-import { CONFIRM_ABOVE, confirm } from '../../maintenance/confirm.js';
+import { CONFIRM_ABOVE } from '../../maintenance/confirm.js';
 import { planReset, resetTokens } from '../../maintenance/reset.js';
 import { describeSelection } from '../../maintenance/select.js';
-import { asUserError, selectionFromArgs } from '../selection.js';
-import { tokenState } from '../../tokens/state.js';
+import { asUserError, planConfirmApply, selectionFromArgs } from '../selection.js';
 
 interface ResetFlags extends ConnectionFlags {
   all?: boolean;
@@ -41,25 +39,14 @@ Examples:
       lockedOlderThanSec = flags.lockedOlderThan === undefined ? undefined : parseAge(flags.lockedOlderThan);
     } catch (err) { throw asUserError(err); }
     const session = await openSession(flags);
-    const { db, out } = session;
+    const { db } = session;
     try {
       const filter = { lockedOlderThanSec, expired: flags.expired };
       const what = `${describeSelection(selection)}${lockedOlderThanSec !== undefined ? ` locked longer than ${flags.lockedOlderThan} ago` : ''}${flags.expired ? ' whose lease expired' : ''}`;
-      const count = await planReset(db, selection, filter, flags.dryRun ? (t) => out.data(`${t._id}\t${tokenState(t) ?? 'none'}`) : undefined);
-      if (flags.dryRun) {
-        out.info(`dry run: would reset ${count} tokens (${what}) in ${db.name}; nothing changed`);
-        return EXIT.ok;
-      }
-      if (count === 0) {
-        out.info(`no tokens to reset (${what}) in ${db.name}`);
-        return EXIT.ok;
-      }
-      if (count > CONFIRM_ABOVE && !flags.yes) {
-        await confirm(`Reset ${count} tokens (${what}) in ${db.name}?`, 'Add --yes to reset them, or --dry-run to list them.');
-      }
-      const result = await resetTokens(db, selection, filter, { onFailed: (f) => out.error(`token ${f.id}: not reset: ${f.reason}`) });
-      out.info(`reset ${result.changed} tokens to todo (${what}) in ${db.name}${result.failed ? `; ${result.failed} not reset (see above)` : ''}`);
-      return result.failed ? EXIT.failure : EXIT.ok;
+      return await planConfirmApply(session, { verb: 'reset', Verb: 'Reset', done: 'reset', doneSuffix: ' to todo', prep: 'in' },
+        what, flags,
+        (onMatch) => planReset(db, selection, filter, onMatch),
+        (onFailed) => resetTokens(db, selection, filter, { onFailed }));
     } catch (err) {
       throw asUserError(err);
     } finally {
