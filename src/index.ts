@@ -17,4 +17,15 @@ export * from './worker/release.js';
 export { TokenFeed } from './worker/token-feed.js';
 export { resolveSettings, type Settings, type SettingsInput } from './config/settings.js';
 export { configDir, EMBEDDED_DEFAULTS } from './config/paths.js';
-export { startEmbeddedServer, type EmbeddedServer, type EmbeddedServerOptions } from './server/embedded.js';
+import type { EmbeddedServer, EmbeddedServerOptions } from './server/embedded.js';
+export type { EmbeddedServer, EmbeddedServerOptions } from './server/embedded.js';
+
+/**
+ * Start the embedded CouchDB-compatible server. Its modules (PouchDB, LevelDB, express) load on the first
+ * call rather than with `picas`: imported eagerly they cost every user of this API, pilots above all,
+ * tens of MB of memory (docs/pilot-memory.md).
+ */
+export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  const embedded = await import('./server/embedded.js');
+  return embedded.startEmbeddedServer(options);
+}

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { readPasswordFile } from '../../config/settings.js';
 import { configDir, EMBEDDED_DEFAULTS } from '../../config/paths.js';
 import { embeddedCredentialsPath, ensureEmbeddedCredentials } from '../../config/embedded-credentials.js';
-import { startEmbeddedServer, type EmbeddedServer } from '../../server/embedded.js';
+import type { EmbeddedServer } from '../../server/embedded.js';
 import { action } from '../action.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -71,6 +71,9 @@ export function register(program: Command): void {
       const dataDir = resolve(flags.dataDir);
       let server: EmbeddedServer;
       try {
+        // Loaded here, not at the top: PouchDB, LevelDB and express cost every other command (a pilot
+        // above all) tens of MB of memory when merely imported (docs/pilot-memory.md).
+        const { startEmbeddedServer } = await import('../../server/embedded.js');
         server = await startEmbeddedServer({
           dataDir, host: flags.host, port,
           admin: { username: creds.username, password: creds.password },
