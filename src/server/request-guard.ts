@@ -1,24 +1,25 @@
-import domain from 'node:domain';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { NextFunction, Request, Response } from 'express';
 import { sendError } from './reply.js';
+
+interface RequestOwner { req: Request; res: Response }
+
+/** Which request the code running now works for, across callbacks, timers and promises. */
+const currentRequest = new AsyncLocalStorage<RequestOwner>();
 
 /**
  * Keep one bad request from taking the whole server down. express-pouchdb and PouchDB throw from timers,
  * event emitters and promise callbacks that Express never sees (and design-document code can do the
- * same), and an uncaught throw ends a Node process. Each request runs in its own domain: whatever is
- * thrown on its behalf, at any depth of callbacks, is logged and answered 500. (Node's `domain` is
- * deprecated but has no replacement that follows callbacks this way; AsyncLocalStorage cannot catch.)
+ * same), and an uncaught throw ends a Node process. Each request runs with itself as its async context:
+ * whatever is thrown on its behalf, at any depth of callbacks, reaches the process guard below, which
+ * finds the request it belongs to, logs it and answers it 500.
+ * (This used Node's `domain` before: a domain per request cost about a fifth of the server's CPU under
+ * load (bench/profile-server.ts), in async-hook and exception-capture bookkeeping on every callback.)
  */
 export function guardRequests(log: (line: string) => void) {
+  guardProcess(log);
   return (req: Request, res: Response, next: NextFunction) => {
-    const d = domain.create();
-    d.add(req);
-    d.add(res);
-    d.on('error', (err) => {
-      log(`error in ${req.method} ${req.originalUrl}: ${describe(err)}`);
-      answer500(res);
-    });
-    d.run(next);
+    currentRequest.run({ req, res }, next);
   };
 }
 
@@ -48,14 +49,24 @@ function answer500(res: Response): void {
 let processGuarded = false;
 
 /**
- * The last line: an error no request owns (a rejected promise nobody awaited, a throw outside any
- * request) is logged, and the server keeps serving the other requests.
+ * An error thrown or rejected outside Express's reach: when it was on behalf of a request, that request
+ * is answered 500; otherwise (a throw outside any request) it is logged. Either way the server keeps
+ * serving the other requests.
  */
 export function guardProcess(log: (line: string) => void): void {
   if (processGuarded) return;
   processGuarded = true;
-  process.on('uncaughtException', (err) => log(`uncaught error (server keeps running): ${describe(err)}`));
-  process.on('unhandledRejection', (err) => log(`unhandled rejection (server keeps running): ${describe(err)}`));
+  const onError = (what: string) => (err: unknown) => {
+    const owner = currentRequest.getStore();
+    if (owner) {
+      log(`error in ${owner.req.method} ${owner.req.originalUrl}: ${describe(err)}`);
+      answer500(owner.res);
+    } else {
+      log(`${what} (server keeps running): ${describe(err)}`);
+    }
+  };
+  process.on('uncaughtException', onError('uncaught error'));
+  process.on('unhandledRejection', onError('unhandled rejection'));
 }
 
 function describe(err: unknown): string {
