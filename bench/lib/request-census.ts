@@ -28,7 +28,10 @@ export interface RequestCensus {
 export async function startRequestCensus(targetUrl: string): Promise<RequestCensus> {
   const target = new URL(targetUrl);
   const counts = new Map<string, number>();
+  const sockets = new Set<import('node:net').Socket>();
   const server: Server = createServer((client) => {
+    sockets.add(client);
+    client.once('close', () => sockets.delete(client));
     const upstream = connect(Number(target.port), target.hostname);
     let carry = '';
     client.on('data', (chunk: Buffer) => {
@@ -52,6 +55,6 @@ export async function startRequestCensus(targetUrl: string): Promise<RequestCens
   return {
     url: u.toString(),
     counts,
-    close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections?.(); }),
+    close: () => new Promise<void>((r) => { server.close(() => r()); for (const s of sockets) s.destroy(); }),
   };
 }
