@@ -1,4 +1,4 @@
-import type { Database, ViewRow } from '../couch/database.js';
+import type { Database } from '../couch/database.js';
 import { isFree } from '../tokens/state.js';
 import { lockToken, markError } from '../tokens/operations.js';
 import { defaultMarginSeconds, expiredTokens } from '../lease/expiry.js';
@@ -6,6 +6,7 @@ import { faultPoint } from './fault-points.js';
 import type { Token } from '../tokens/token.js';
 import { backoffMs, sleep } from '../couch/backoff.js';
 import { newAttemptId, type PilotIdentity } from '../lease/pilot-identity.js';
+import { CandidateReader } from './candidates.js';
 
 /** A view that holds claimable tokens: `Monitor/todo` by default. */
 export interface ViewRef {
@@ -34,8 +35,14 @@ export type ClaimedToken = Token & { _rev: string; picas: AttemptRecord & Record
 export interface ClaimOptions {
   /** Views in priority order: the first with free tokens is used. */
   views?: ViewRef[];
-  /** How many candidate rows to read; a random pick among them spreads concurrent pilots. */
+  /**
+   * How many candidate rows to read; a random pick among them spreads concurrent pilots. Default: twice
+   * the batch (at least 10) read from a random key, or ten batches (at least 100) read from the head of
+   * a view whose keys are not strings or that is read by `key` (see candidates.ts).
+   */
   window?: number;
+  /** Where candidates are read; one per pilot keeps what it learnt of the views (default: a new one). */
+  candidates?: CandidateReader;
   /** How many tokens to claim in one write. */
   batchSize?: number;
   pilot: PilotIdentity;
@@ -86,13 +93,12 @@ function shuffled<T>(items: T[]): T[] {
 export async function claimTokens(db: Database, options: ClaimOptions, stats?: ClaimStats): Promise<ClaimedToken[]> {
   const views = options.views?.length ? options.views : [DEFAULT_VIEW];
   const batchSize = Math.max(1, options.batchSize ?? 1);
-  // Ids are cheap to read: a window ten batches wide keeps concurrent pilots' random picks apart.
-  const window = options.window ?? Math.max(100, batchSize * 10);
+  const reader = options.candidates ?? new CandidateReader(db);
   const maxRounds = options.maxRounds ?? 1_000;
   for (let round = 0; round < maxRounds && !options.signal?.aborted; round++) {
     if (stats) stats.rounds++;
     let picked: Candidate[];
-    const ids = await readCandidateIds(db, views, window);
+    const ids = await reader.read(views, batchSize, options.window);
     if (ids.length > 0) {
       // Pick at random among the window, then read the picked ones fresh: a token claimed by another
       // pilot since the view was read is dropped here, and the write below is conditional on this read.
@@ -100,7 +106,7 @@ export async function claimTokens(db: Database, options: ClaimOptions, stats?: C
     } else if (options.recoverExpired !== false) {
       const margin = options.marginSeconds ?? defaultMarginSeconds(options.leaseSeconds ?? 300);
       const now = Math.floor((await db.server.syncClock()) / 1000);
-      const expired = (await expiredTokens(db, now, margin, window)).map((h) => ({ token: h.token as Token, takeover: true }));
+      const expired = (await expiredTokens(db, now, margin, options.window ?? Math.max(100, batchSize * 10))).map((h) => ({ token: h.token as Token, takeover: true }));
       if (expired.length === 0) return [];
       picked = shuffled(expired).slice(0, batchSize);
     } else {
@@ -112,23 +118,6 @@ export async function claimTokens(db: Database, options: ClaimOptions, stats?: C
     if (stats) stats.conflicts++;
     options.onConflict?.(picked.length);
     await sleep(backoffMs(round, 10, 500), options.signal);
-  }
-  return [];
-}
-
-/** Free tokens from the first view (in priority order) that has any. */
-/**
- * Ids of candidate rows from the first view (in priority order) that has any. Only ids: reading whole
- * documents for the window costs the server several times more (bench/RESULTS.md), and most are not picked.
- */
-async function readCandidateIds(db: Database, views: ViewRef[], window: number): Promise<string[]> {
-  for (const ref of views) {
-    const result = await db.view(ref.design, ref.view, {
-      limit: window,
-      ...(ref.key !== undefined ? { key: ref.key } : {}),
-    });
-    const ids = result.rows.map((row) => row.id).filter((id): id is string => typeof id === 'string');
-    if (ids.length > 0) return ids;
   }
   return [];
 }

@@ -1,5 +1,5 @@
 import type { Database } from '../couch/database.js';
-import type { RetryOptions } from '../couch/retry.js';
+import { withRetry, type RetryOptions } from '../couch/retry.js';
 import type { ClaimedToken } from '../claim/claim.js';
 import { markError } from '../tokens/operations.js';
 import type { Token } from '../tokens/token.js';
@@ -27,4 +27,32 @@ export async function releaseToken(
     if (to === 'error') return markError(withoutLease(current), reason);
     return { ...withoutLease(current), lock: 0, done: 0 };
   }, retry);
+}
+
+/**
+ * Give back tokens claimed but never started (a stopping pilot's queue) in one `_bulk_docs`, each write
+ * conditional on the revision of our claim. A token changed since (taken over, reset by a person) goes
+ * through `releaseToken`, which writes only if it is still ours. Returns the ids that could not be given
+ * back, with why.
+ */
+export async function releaseUnstarted(
+  db: Database,
+  tokens: ClaimedToken[],
+  retry: RetryOptions = {},
+): Promise<{ id: string; error: string }[]> {
+  if (tokens.length === 0) return [];
+  const failed: { id: string; error: string }[] = [];
+  let results: { ok?: boolean; error?: string }[];
+  try {
+    results = await withRetry(() => db.bulkDocs(tokens.map((t) => ({ ...withoutLease(t), lock: 0, done: 0 }))), retry);
+  } catch {
+    results = tokens.map(() => ({ error: 'bulk write failed' }));
+  }
+  for (const [i, r] of results.entries()) {
+    if (r.ok) continue;
+    const token = tokens[i]!;
+    await releaseToken(db, token, 'todo', 'pilot stopped before starting it', retry)
+      .catch((err) => failed.push({ id: token._id, error: (err as Error).message }));
+  }
+  return failed;
 }

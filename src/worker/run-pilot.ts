@@ -9,7 +9,8 @@ import { saveResult, type SaveOutcome } from './save-result.js';
 import { ResultBatcher } from './result-batcher.js';
 import { deliverSpool, spoolResult } from './spool.js';
 import { TokenFeed } from './token-feed.js';
-import { releaseToken, withoutLease } from './release.js';
+import { CandidateReader } from '../claim/candidates.js';
+import { releaseToken, releaseUnstarted, withoutLease } from './release.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { defaultMarginSeconds, heldTokens } from '../lease/expiry.js';
 import { existsSync } from 'node:fs';
@@ -155,6 +156,7 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
   const feed = new TokenFeed(options.db, {
     views: options.views?.length ? options.views : [DEFAULT_VIEW],
     window: options.window,
+    candidates: new CandidateReader(options.db),
     batchSize: options.batchSize,
     leaseSeconds: options.leaseSeconds,
     pilot,
@@ -277,11 +279,9 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
   } finally {
     await batcher?.flush();
     await Promise.allSettled([...background]);
-    // Claimed but never started: give back at once rather than leaving them to a lease expiry.
-    for (const token of feed.drain()) {
-      await releaseToken(options.db, token, 'todo', 'pilot stopped before starting it', options.retry).catch((err) => {
-        log(`could not release ${token._id}: ${(err as Error).message}`);
-      });
+    // Claimed but never started: give back at once (one write) rather than leaving them to a lease expiry.
+    for (const { id, error } of await releaseUnstarted(options.db, feed.drain(), options.retry)) {
+      log(`could not release ${id}: ${error}`);
     }
     outer?.removeEventListener('abort', onOuterAbort);
     await leases?.stop();
