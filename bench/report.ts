@@ -19,7 +19,7 @@ export function formatReport(res: BenchResults, targets: TargetVerdict[]): strin
   }
   for (const a of res.processing?.api ?? []) {
     runRows.push(['picas API no-op', a.pilots, a.batch, a.tokens, a.s, a.perS, a.executions.executions, a.executions.duplicates, a.lost, a.states.todo, a.wastedPerToken, a.requestsPerToken, a.bytesPerToken, a.pilotCpuS, a.serverCpuS, a.pilotMaxRssMb,
-      [`${a.conflictRounds} conflict rounds; idle pilot RSS ${a.pilotIdleRssMb} MB${a.staleResults ? `, ${a.staleResults} stale results` : ''}`, ...a.notes].join('; ')]);
+      [`${a.conflictedClaims} refused claim writes, ${a.conflictRounds} rounds lost whole; idle pilot RSS ${a.pilotIdleRssMb} MB${a.staleResults ? `, ${a.staleResults} stale results` : ''}`, ...a.notes].join('; ')]);
   }
   for (const c of res.processing?.cli ?? []) {
     runRows.push(['picas run `true`', c.pilots, c.batch, c.tokens, c.s, c.perS, c.executions.executions, c.executions.duplicates, c.lost, c.states.todo, null, null, null, c.pilotCpuS, c.serverCpuS, c.pilotMaxRssMb,

@@ -59,7 +59,7 @@ export function judgeTargets(res: BenchResults): TargetVerdict[] {
   } else na(t5, 'needs the push section');
 
   const t6 = `<= 0.05 wasted claim attempts per completed token at ${maxP || 32} pilots; 0 lost`;
-  if (best) out.push({ target: t6, met: (best.wastedPerToken ?? Infinity) <= 0.05 && best.lost === 0, figure: `${best.wastedPerToken} per token (${best.conflictRounds} conflict rounds / ${best.completed}), ${best.lost} lost (batch ${best.batch})` });
+  if (best) out.push({ target: t6, met: (best.wastedPerToken ?? Infinity) <= 0.05 && best.lost === 0, figure: `${best.wastedPerToken} per token (${best.conflictedClaims} refused claim writes / ${best.completed} done; ${best.conflictRounds} rounds lost whole), ${best.lost} lost (batch ${best.batch})` });
   else na(t6, 'needs the processing section');
 
   const steps = (res.scale ?? []).filter((s) => !s.skipped);

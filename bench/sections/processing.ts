@@ -24,6 +24,8 @@ export interface ApiFigures extends RunFigures {
   /** RSS of a pilot process with its modules loaded, before any work (node + tsx). */
   pilotIdleRssMb: number;
   conflictRounds: number;
+  /** Claim writes refused (another pilot won the token): the wasted claim attempts. */
+  conflictedClaims: number;
   staleResults: number;
 }
 
@@ -55,11 +57,14 @@ export async function processingSection(ctx: BenchContext, pilotCounts: number[]
         const requests = sum(results.map((r) => r.http.requests));
         const bytes = sum(results.map((r) => r.http.bytesIn + r.http.bytesOut));
         const conflicts = sum(results.map((r) => r.summary.conflicts));
+        // A wasted claim attempt: a token's claim write refused because another pilot won it first.
+        const conflictedClaims = sum(results.map((r) => r.summary.conflictedClaims ?? 0));
         const f: ApiFigures = {
           ...fig, batch,
           conflictRounds: conflicts,
+          conflictedClaims,
           staleResults: sum(results.map((r) => r.summary.staleResults)),
-          wastedPerToken: round(conflicts / Math.max(1, fig.completed), 3),
+          wastedPerToken: round(conflictedClaims / Math.max(1, fig.completed), 3),
           requestsPerToken: round(requests / Math.max(1, fig.completed), 2),
           bytesPerToken: round(bytes / Math.max(1, fig.completed), 0),
           pilotCpuS: round(sum(results.map((r) => r.cpuS)), 2),

@@ -63,7 +63,12 @@ export interface ClaimOptions {
 
 export interface ClaimStats {
   rounds: number;
+  /** Rounds that claimed nothing: every picked token was won by another pilot first. */
   conflicts: number;
+  /** Claim writes refused because another pilot won that token first (wasted attempts, one per token). */
+  conflictedDocs?: number;
+  /** Picked tokens found no longer free when read (another pilot got there between view and read). */
+  stalePicks?: number;
   takeovers?: number;
 }
 
@@ -102,7 +107,9 @@ export async function claimTokens(db: Database, options: ClaimOptions, stats?: C
     if (ids.length > 0) {
       // Pick at random among the window, then read the picked ones fresh: a token claimed by another
       // pilot since the view was read is dropped here, and the write below is conditional on this read.
-      picked = (await fetchFree(db, shuffled(ids).slice(0, batchSize))).map((token) => ({ token, takeover: false }));
+      const pick = shuffled(ids).slice(0, batchSize);
+      picked = (await fetchFree(db, pick)).map((token) => ({ token, takeover: false }));
+      if (stats) stats.stalePicks = (stats.stalePicks ?? 0) + pick.length - picked.length;
     } else if (options.recoverExpired !== false) {
       const margin = options.marginSeconds ?? defaultMarginSeconds(options.leaseSeconds ?? 300);
       const now = Math.floor((await db.server.syncClock()) / 1000);
@@ -162,6 +169,7 @@ async function writeClaims(db: Database, picked: Candidate[], options: ClaimOpti
   const results = await db.bulkDocs(docs.map((d) => d.doc));
   const claimed: ClaimedToken[] = [];
   results.forEach((r, i) => {
+    if (r.error === 'conflict' && stats) stats.conflictedDocs = (stats.conflictedDocs ?? 0) + 1;
     if (!r.ok || !r.rev || docs[i]!.giveUp) return;
     if (picked[i]!.takeover && stats) stats.takeovers = (stats.takeovers ?? 0) + 1;
     claimed.push({ ...(docs[i]!.doc as ClaimedToken), _rev: r.rev });

@@ -112,6 +112,8 @@ export interface PilotSummary {
   interrupted: number;
   staleResults: number;
   conflicts: number;
+  /** Claim writes refused because another pilot won the token first (wasted claim attempts). */
+  conflictedClaims: number;
   takeovers: number;
   lost: number;
   /** Results kept in the spool file because the database could not take them. */
@@ -170,7 +172,7 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
   });
   const summary: PilotSummary = {
     pilotId: pilot.pilotId, claimed: 0, done: 0, failed: 0, scrubbed: 0, interrupted: 0, staleResults: 0,
-    conflicts: 0, takeovers: 0, lost: 0, spooled: 0, delivered: 0, elapsedMs: 0, stoppedBy: 'empty',
+    conflicts: 0, conflictedClaims: 0, takeovers: 0, lost: 0, spooled: 0, delivered: 0, elapsedMs: 0, stoppedBy: 'empty',
   };
   const leaseSeconds = options.leaseSeconds ?? 300;
   const margin = options.marginSeconds ?? defaultMarginSeconds(leaseSeconds);
@@ -288,6 +290,7 @@ export async function runPilot(hooks: PilotHooks, options: PilotOptions): Promis
     await hooks.cleanupEnv?.();
   }
   summary.conflicts = feed.stats.conflicts;
+  summary.conflictedClaims = feed.stats.conflictedDocs ?? 0;
   summary.takeovers = feed.stats.takeovers ?? 0;
   summary.elapsedMs = Date.now() - started;
   summary.stoppedBy = stopReason ?? 'empty';

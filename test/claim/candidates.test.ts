@@ -104,3 +104,32 @@ test('views with non-string keys, and reads by key, are read from the head', asy
   assert.deepEqual(await reader.read([{ design: 'byNumber', view: 'todo', key: 7 }], 2), []);
   await db.destroy();
 });
+
+test('claims lost to other pilots are counted: refused writes and picks found taken', async () => {
+  const stats = { rounds: 0, conflicts: 0, conflictedDocs: 0, stalePicks: 0 };
+  for (let trial = 0; trial < 10; trial++) {
+    const db = await freshDb(1);
+    // Eight pilots race for one token: one wins, each other loses at its read or at its write.
+    const got = await Promise.all(Array.from({ length: 8 }, () =>
+      claimTokens(db, { pilot: pilotIdentity(), batchSize: 1, maxRounds: 1, recoverExpired: false }, stats)));
+    assert.equal(got.flat().length, 1, 'exactly one pilot won');
+    await db.destroy();
+  }
+  assert.ok(stats.conflictedDocs + stats.stalePicks > 0, 'losses were counted');
+  assert.ok(stats.conflictedDocs + stats.stalePicks <= 70, 'at most one loss per losing pilot');
+});
+
+test('a picked token that another pilot took before the read is not claimed and counts as a stale pick', async () => {
+  const db = await freshDb(3);
+  const other = await claimTokens(db, { pilot: pilotIdentity(), batchSize: 1 });
+  const taken = other[0]!._id;
+  // A reader that still offers the taken token (as a view not yet updated would).
+  class StaleReader extends CandidateReader {
+    override async read(): Promise<string[]> { return [taken]; }
+  }
+  const stats = { rounds: 0, conflicts: 0, stalePicks: 0 };
+  const got = await claimTokens(db, { pilot: pilotIdentity(), batchSize: 1, maxRounds: 1, candidates: new StaleReader(db) }, stats);
+  assert.deepEqual(got, []);
+  assert.equal(stats.stalePicks, 1);
+  await db.destroy();
+});
