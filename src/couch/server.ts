@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { Agent, request as undiciRequest } from 'undici';
+import { HttpTransport, TransportTimeout } from './http-transport.js';
 import {
   CouchError, NotCouchDBError, TimeoutError, TlsError, UnreachableError, errorForStatus,
 } from './errors.js';
 import { Database } from './database.js';
 
 /**
- * The only door to CouchDB. A thin layer over undici's `request` (Node's own HTTP client) rather than
- * `nano`: measured in bench/client-overhead.ts it makes 1.3-1.9x as many requests per second from one
- * client, and it gives us what nano hides: response headers (the server's `Date`, which leases are timed
- * by) and the connection error's code (refused vs reset vs TLS), which users' error messages depend on.
+ * The only door to CouchDB. A thin layer over node:http with keep-alive (http-transport.ts) rather than
+ * `nano`: measured in bench/client-overhead.ts it makes more requests per second from one client, and it
+ * gives us what nano hides: response headers (the server's `Date`, which leases are timed by) and the
+ * connection error's code (refused vs reset vs TLS), which users' error messages depend on. (It used
+ * undici until loading undici was measured to cost a pilot ~22 MB of memory: docs/pilot-memory.md.)
  */
 export interface CouchOptions {
   /** Server URL, e.g. `https://couch.example.org:6984`. May carry `user:password@`; explicit fields win. */
@@ -77,7 +78,7 @@ export class CouchServer {
   readonly username: string | undefined;
   readonly timeoutMs: number;
   private readonly authHeader: string | undefined;
-  private readonly agent: Agent;
+  private readonly transport: HttpTransport;
   private serverClock: { serverMs: number; localMs: number } | undefined;
   /** Counters for benchmarks: requests made and bytes sent/received. */
   readonly stats = { requests: 0, bytesOut: 0, bytesIn: 0 };
@@ -103,14 +104,10 @@ export class CouchServer {
       : undefined;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     const ca = options.tls?.ca ?? (options.tls?.caFile ? readFileSync(options.tls.caFile) : undefined);
-    this.agent = new Agent({
-      keepAliveTimeout: 30_000,
+    this.transport = new HttpTransport(parsed, {
+      keepAliveMs: 30_000,
       connections: options.connections ?? 64,
-      connect: {
-        timeout: this.timeoutMs,
-        rejectUnauthorized: options.tls?.verify !== false,
-        ...(ca ? { ca } : {}),
-      },
+      tls: { verify: options.tls?.verify !== false, ...(ca ? { ca } : {}) },
     });
   }
 
@@ -148,24 +145,13 @@ export class CouchServer {
     this.stats.requests++;
     if (body) this.stats.bytesOut += Buffer.byteLength(body);
     try {
-      res = await undiciRequest(`${this.url}${path}${encodeQuery(options.query)}`, {
-        method: method as any,
-        headers,
-        body,
-        dispatcher: this.agent,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-        signal: options.signal,
+      res = await this.transport.request(`${this.url}${path}${encodeQuery(options.query)}`, {
+        method, headers, body, timeoutMs: timeout, signal: options.signal,
       });
     } catch (err) {
       throw this.transportError(err, where, timeout);
     }
-    let raw: Buffer;
-    try {
-      raw = Buffer.from(await res.body.arrayBuffer());
-    } catch (err) {
-      throw this.transportError(err, where, timeout);
-    }
+    const raw = res.body;
     this.stats.bytesIn += raw.length;
     const date = res.headers.date;
     if (typeof date === 'string') {
@@ -199,9 +185,7 @@ export class CouchServer {
     if (err instanceof CouchError) return err;
     const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string; message?: string } };
     const code = e.code ?? e.cause?.code ?? e.name ?? 'ERROR';
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-      return new TimeoutError(where, timeout);
-    }
+    if (err instanceof TransportTimeout) return new TimeoutError(where, timeout);
     if (e.name === 'AbortError' || code === 'ABORT_ERR') return err as Error;
     if (TLS_CODES.has(code) || /certificate|ssl|tls/i.test(e.message ?? '')) {
       return new TlsError(where, code, e.message ?? '');
@@ -227,7 +211,7 @@ export class CouchServer {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.transport.close();
   }
 }
 

@@ -1,6 +1,7 @@
 // What a picas process loads: the embedded server's packages (PouchDB, LevelDB, express) cost tens of MB
-// of memory merely imported, so only `picas serve` and a call of startEmbeddedServer may load them
-// (docs/pilot-memory.md). Checked by the list of loaded CommonJS modules, never by memory figures.
+// of memory merely imported, so only `picas serve` and a call of startEmbeddedServer may load them; and
+// the HTTP client is node:http, not undici (~22 MB more per pilot) (docs/pilot-memory.md). Checked by the
+// list of loaded CommonJS modules, never by memory figures.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ROOT } from '../helpers/couch.js';
 
-const SERVER_PACKAGES = ['pouchdb-node', 'express', 'express-pouchdb', 'leveldown'];
+const HEAVY_PACKAGES = ['pouchdb-node', 'express', 'express-pouchdb', 'leveldown', 'undici'];
 
 /** Prelude of a child script: `loaded()` names the npm packages loaded so far (from the CommonJS cache). */
 const LOADED = `
@@ -37,7 +38,7 @@ function runScript(source: string, args: string[] = []): Promise<{ code: number 
   }));
 }
 
-test('picas --version loads the CLI but none of the embedded server\'s packages', async () => {
+test('picas --version loads the CLI but none of the embedded server\'s packages, nor undici', async () => {
   const r = await runScript(`${LOADED}
     process.argv = [process.argv[0], 'picas', '--version'];
     await import(${JSON.stringify(join(ROOT, 'src/cli/main.ts'))});
@@ -47,7 +48,7 @@ test('picas --version loads the CLI but none of the embedded server\'s packages'
   const loaded = r.out as string[];
   assert.match(r.stdout, /^\d+\.\d+\.\d+/, 'the version is printed');
   assert.ok(loaded.includes('commander'), `the check sees the CLI's own packages: ${loaded.join(', ')}`);
-  for (const p of SERVER_PACKAGES) assert.ok(!loaded.includes(p), `picas --version loaded ${p}`);
+  for (const p of HEAVY_PACKAGES) assert.ok(!loaded.includes(p), `picas --version loaded ${p}`);
 });
 
 test('the library loads the embedded server only when startEmbeddedServer is called, and it then serves', async () => {
@@ -68,7 +69,7 @@ test('the library loads the embedded server only when startEmbeddedServer is cal
     `, [dataDir]);
     assert.equal(r.code, 0, r.stderr);
     const { before, after, welcome } = r.out as { before: string[]; after: string[]; welcome: { status: number; body: Record<string, unknown> } };
-    for (const p of SERVER_PACKAGES) assert.ok(!before.includes(p), `importing picas loaded ${p}`);
+    for (const p of HEAVY_PACKAGES) assert.ok(!before.includes(p), `importing picas loaded ${p}`);
     assert.ok(after.includes('pouchdb-node'), `startEmbeddedServer loaded PouchDB: ${after.join(', ')}`);
     assert.equal(welcome.status, 200);
     assert.ok('version' in welcome.body, `the server answered with its welcome: ${JSON.stringify(welcome.body)}`);
