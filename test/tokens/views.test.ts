@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { useTestDb } from '../helpers/couch.js';
 import { ensureDesignDocs, ensureDesignDoc, conditionalMonitor, MONITOR } from '../../src/tokens/design.js';
 import { tokenState, type TokenState } from '../../src/tokens/state.js';
-import { countStates } from '../../src/tokens/status.js';
+import { countStates, countStatesByOverview } from '../../src/tokens/status.js';
 
 const ctx = useTestDb('views');
 
@@ -79,4 +79,32 @@ test('a conditional Monitor (like MultiCore) sees only tokens matching its condi
   const todo = (await ctx.db.view('MultiCore', 'todo')).rows.map((r) => r.id);
   assert.deepEqual(todo, ['c4']);
   assert.equal((await countStates(ctx.db, 'MultiCore')).todo, 1);
+});
+
+test('countStates reads the state views\' sizes, and falls back to overview_total where they are missing', async () => {
+  const db = ctx.couch.db(`${ctx.db.name}-counts`);
+  await db.create();
+  try {
+    await ensureDesignDocs(db);
+    const tokens = [
+      ...Array.from({ length: 5 }, (_, i) => ({ _id: `t${i}`, lock: 0, done: 0 })),
+      ...Array.from({ length: 3 }, (_, i) => ({ _id: `l${i}`, lock: 17, done: 0 })),
+      ...Array.from({ length: 4 }, (_, i) => ({ _id: `d${i}`, lock: 17, done: 18, exit_code: 0 })),
+      ...Array.from({ length: 2 }, (_, i) => ({ _id: `e${i}`, lock: 17, done: 18, exit_code: 1 })),
+    ].map((t) => ({ type: 'token', exit_code: '', ...t }));
+    await db.bulkDocs([...tokens, { _id: 'not-a-token', lock: 0, done: 0 }]);
+    const want = { todo: 5, locked: 3, done: 4, error: 2 };
+    assert.deepEqual(await countStates(db), want);
+    assert.deepEqual(await countStatesByOverview(db), want, 'the same counts as overview_total');
+    const before = db.server.stats.requests;
+    await countStates(db);
+    assert.equal(db.server.stats.requests - before, 4, 'four size queries, no fallback');
+    // A design document with only overview_total (older or hand-made): the fallback gives the counts.
+    const overviewOnly = { _id: '_design/OverviewOnly', language: 'javascript', views: { overview_total: (await db.get<{ _id: string; views: Record<string, unknown> }>('_design/Monitor')).views.overview_total } };
+    await db.put(overviewOnly);
+    assert.deepEqual(await countStates(db, 'OverviewOnly'), want);
+    await assert.rejects(countStates(ctx.couch.db(`${ctx.db.name}-missing`)), (err: Error) => err.constructor.name === 'NotFoundError');
+  } finally {
+    await db.destroy();
+  }
 });
