@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useTestDb, testServer } from '../helpers/couch.js';
 import { loadPythonDb, pythonDbFixture } from './fixture.js';
-import { runCli } from '../sources/cli.js';
+import { runCliOn } from '../helpers/cli.js';
 import { countStates } from '../../src/tokens/status.js';
 import { tokenState, TOKEN_STATES } from '../../src/tokens/state.js';
 import type { Token } from '../../src/tokens/token.js';
@@ -30,7 +30,7 @@ test('picas reads every state of a Python-written database as its Monitor views 
 
 test('picas export agrees with the views on every token, and leaves out what is not a token', async () => {
   const server = await testServer();
-  const r = await runCli(server, ['export', '--database', ctx.db.name]);
+  const r = await runCliOn(server, ['export', '--database', ctx.db.name]);
   assert.equal(r.code, 0, r.stderr);
   const exported = Object.fromEntries(r.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((x) => [x._id, x.state]));
   const tokens = Object.fromEntries(Object.entries(fixture.expectedStates).filter(([, s]) => s !== null));
@@ -39,7 +39,7 @@ test('picas export agrees with the views on every token, and leaves out what is 
 
 test('picas run works through the Python todo tokens and leaves a Python pilot\'s lock alone', async () => {
   const server = await testServer();
-  const r = await runCli(server, ['run', '--database', ctx.db.name, '--work-dir', `${process.env.TMPDIR ?? '/tmp'}/picas-compat-work`], { timeoutMs: 120_000 });
+  const r = await runCliOn(server, ['run', '--database', ctx.db.name, '--work-dir', `${process.env.TMPDIR ?? '/tmp'}/picas-compat-work`], { timeoutMs: 120_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(await countStates(ctx.db), { todo: 0, locked: 1, done: 7, error: 2 });
   const locked = await ctx.db.get<Token>('token_3');
@@ -58,7 +58,7 @@ test('picas run works through the Python todo tokens and leaves a Python pilot\'
 
 test('picas reset puts Python error tokens back to todo the way the reset script does', async () => {
   const server = await testServer();
-  const r = await runCli(server, ['reset', 'error', '--database', ctx.db.name]);
+  const r = await runCliOn(server, ['reset', 'error', '--database', ctx.db.name]);
   assert.equal(r.code, 0, r.stderr);
   const t7 = await ctx.db.get<Token>('token_7');
   assert.deepEqual([t7.lock, t7.done, t7.hostname, t7.exit_code, t7.scrub_count, t7.pbs_job_id], [0, 0, '', '', 1, undefined]);
@@ -68,7 +68,7 @@ test('picas reset puts Python error tokens back to todo the way the reset script
 
 test('a token picas pushes has the shape of the Python Task class\'s token', async () => {
   const server = await testServer();
-  const r = await runCli(server, ['push', '--sweep', 'x=1', '--database', ctx.db.name]);
+  const r = await runCliOn(server, ['push', '--sweep', 'x=1', '--database', ctx.db.name]);
   assert.equal(r.code, 0, r.stderr);
   const all = (await ctx.db.allDocs<Doc>({ include_docs: true })).rows.map((row) => row.doc!);
   const pushed = all.find((d) => d.x === '1')!;

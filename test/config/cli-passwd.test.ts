@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { CouchServer } from '../../src/couch/server.js';
 import { UnauthorizedError } from '../../src/couch/errors.js';
 import { testServer, type TestServer } from '../helpers/couch.js';
-import { runPicas, tempHome } from './run-cli.js';
+import { runCli, tempHome } from '../helpers/cli.js';
 
 let server: TestServer;
 let admin: CouchServer;
@@ -47,22 +47,22 @@ function assertOneLine(stderr: string, pattern: RegExp) {
 
 test('passwd changes the user\'s password on the server and in conf.yml', async () => {
   const h = home();
-  const init = await runPicas(['init', '--host-url', server.url, '--database', 'any', '--username', userName], { ...h.env, PICAS_PASSWORD: 'first-pw' });
+  const init = await runCli(['init', '--host-url', server.url, '--database', 'any', '--username', userName], { ...h.env, PICAS_PASSWORD: 'first-pw' });
   assert.equal(init.code, 0, init.stderr);
   assert.equal(await sessionName('first-pw'), userName);
 
-  const r = await runPicas(['passwd'], { ...h.env, PICAS_NEW_PASSWORD: 'second-pw' });
+  const r = await runCli(['passwd'], { ...h.env, PICAS_NEW_PASSWORD: 'second-pw' });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`changed the password of '${userName}'`));
   assert.match(r.stderr, /updated .*conf\.yml/);
   assert.equal(await sessionName('second-pw'), userName);
   await assert.rejects(sessionName('first-pw'), UnauthorizedError);
-  const dumped = await runPicas(['dump-config', '--show-password'], h.env);
+  const dumped = await runCli(['dump-config', '--show-password'], h.env);
   assert.match(dumped.stdout, /^PICAS_PASSWORD = "second-pw"$/m);
 
   // Once more with the current password from the environment: conf.yml still follows, and the user is
   // told that PICAS_PASSWORD now holds the old one.
-  const back = await runPicas(['passwd'], { ...h.env, PICAS_PASSWORD: 'second-pw', PICAS_NEW_PASSWORD: 'third-pw' });
+  const back = await runCli(['passwd'], { ...h.env, PICAS_PASSWORD: 'second-pw', PICAS_NEW_PASSWORD: 'third-pw' });
   assert.equal(back.code, 0, back.stderr);
   assert.match(back.stderr, /PICAS_PASSWORD still holds the old password/);
   assert.equal(await sessionName('third-pw'), userName);
@@ -71,22 +71,22 @@ test('passwd changes the user\'s password on the server and in conf.yml', async 
 test('passwd: wrong current password, no user document, no new password: one clear line each', async () => {
   const h = home();
   const base = { ...h.env, PICAS_HOST_URL: server.url, PICAS_USERNAME: userName };
-  const wrong = await runPicas(['passwd'], { ...base, PICAS_PASSWORD: 'not-the-password', PICAS_NEW_PASSWORD: 'x-pw' });
+  const wrong = await runCli(['passwd'], { ...base, PICAS_PASSWORD: 'not-the-password', PICAS_NEW_PASSWORD: 'x-pw' });
   assert.equal(wrong.code, 5, wrong.stderr);
   assertOneLine(wrong.stderr, /wrong user name or password \(401\)/);
 
-  const noNew = await runPicas(['passwd'], { ...base, PICAS_PASSWORD: 'whatever' });
+  const noNew = await runCli(['passwd'], { ...base, PICAS_PASSWORD: 'whatever' });
   assert.equal(noNew.code, 3, noNew.stderr);
   assertOneLine(noNew.stderr, /cannot ask for the password: not a terminal\. Give it with --new-password-file/);
 
-  const noUser = await runPicas(['passwd', '--url', server.url], { ...h.env, PICAS_PASSWORD: 'x', PICAS_NEW_PASSWORD: 'y' });
+  const noUser = await runCli(['passwd', '--url', server.url], { ...h.env, PICAS_PASSWORD: 'x', PICAS_NEW_PASSWORD: 'y' });
   assert.equal(noUser.code, 2, noUser.stderr);
   assertOneLine(noUser.stderr, /needs your user name/);
 });
 
 test('passwd for a server admin (not in _users) says why it cannot', async () => {
   const h = home();
-  const r = await runPicas(['passwd'], { ...h.env, PICAS_HOST_URL: server.url, PICAS_USERNAME: server.username, PICAS_PASSWORD: server.password, PICAS_NEW_PASSWORD: 'never-set' });
+  const r = await runCli(['passwd'], { ...h.env, PICAS_HOST_URL: server.url, PICAS_USERNAME: server.username, PICAS_PASSWORD: server.password, PICAS_NEW_PASSWORD: 'never-set' });
   assert.equal(r.code, 3, r.stderr);
   assertOneLine(r.stderr, /has no user document for .* in _users/);
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CouchServer } from '../../src/couch/server.js';
 import { TlsError } from '../../src/couch/errors.js';
-import { runPicas, tempHome } from '../config/run-cli.js';
+import { runCli, tempHome } from '../helpers/cli.js';
 
 /**
  * TLS against a real HTTPS server on loopback, with a certificate made here by `openssl`: a CA of our own,
@@ -100,20 +100,20 @@ test('CLI: --ca-file and PICAS_CA_FILE verify, no CA fails in one clear line, --
   const h = tempHome();
   try {
     const env = { ...h.env, PICAS_HOST_URL: url };
-    const withCa = await runPicas(['ping', '--ca-file', caFile], env);
+    const withCa = await runCli(['ping', '--ca-file', caFile], env);
     assert.equal(withCa.code, 0, withCa.stderr);
     assert.match(withCa.stdout, /CouchDB 3\.3\.3/);
-    const withCaEnv = await runPicas(['ping'], { ...env, PICAS_CA_FILE: caFile });
+    const withCaEnv = await runCli(['ping'], { ...env, PICAS_CA_FILE: caFile });
     assert.equal(withCaEnv.code, 0, withCaEnv.stderr);
 
-    const without = await runPicas(['ping'], env);
+    const without = await runCli(['ping'], env);
     assert.equal(without.code, 4, without.stderr);
     const lines = without.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 1, without.stderr);
     assert.match(lines[0]!, /^picas: GET https:\/\/127\.0\.0\.1:\d+\/: cannot reach the server \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)/);
     assert.match(lines[0]!, /Give the server's CA with --ca-file, or \(unsafe\) --insecure/);
 
-    const insecure = await runPicas(['ping', '--insecure'], env);
+    const insecure = await runCli(['ping', '--insecure'], env);
     assert.equal(insecure.code, 0, insecure.stderr);
   } finally {
     rmSync(h.home, { recursive: true, force: true });
@@ -123,7 +123,7 @@ test('CLI: --ca-file and PICAS_CA_FILE verify, no CA fails in one clear line, --
 test('CLI: a --ca-file that does not exist is one clear line', async () => {
   const h = tempHome();
   try {
-    const r = await runPicas(['ping', '--ca-file', join(dir, 'no-such-ca.pem')], { ...h.env, PICAS_HOST_URL: url });
+    const r = await runCli(['ping', '--ca-file', join(dir, 'no-such-ca.pem')], { ...h.env, PICAS_HOST_URL: url });
     assert.equal(r.code, 3, r.stderr);
     const lines = r.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 1, r.stderr);

@@ -6,7 +6,7 @@ import { ROOT, testServer, uniqueDbName, type TestServer } from '../helpers/couc
 import type { CouchServer } from '../../src/couch/server.js';
 import type { Token } from '../../src/tokens/token.js';
 import { countStates } from '../../src/tokens/status.js';
-import { tempDir } from '../sources/cli.js';
+import { tempDir } from '../helpers/cli.js';
 import { exampleEnv } from './shim.js';
 import { run } from './run.js';
 

@@ -1,7 +1,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, type TestServer } from '../helpers/couch.js';
-import { tempDir } from '../sources/cli.js';
+import { tempDir } from '../helpers/cli.js';
 
 /**
  * A folder holding a `picas` executable that runs this checkout's CLI, for putting first on PATH: the

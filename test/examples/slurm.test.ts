@@ -5,7 +5,7 @@ import { ROOT, testServer, uniqueDbName, type TestServer } from '../helpers/couc
 import type { CouchServer } from '../../src/couch/server.js';
 import type { Token } from '../../src/tokens/token.js';
 import { tokenState } from '../../src/tokens/state.js';
-import { tempDir } from '../sources/cli.js';
+import { tempDir } from '../helpers/cli.js';
 import { exampleEnv } from './shim.js';
 import { run, start } from './run.js';
 

@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm';
 import { useTestDb } from '../helpers/couch.js';
 import { fileRecords } from '../../src/sources/format.js';
 import { pushTokens } from '../../src/sources/push.js';
-import { tempDir } from './cli.js';
+import { tempDir } from '../helpers/cli.js';
 
 const LINES = 200_000;
 const ctx = useTestDb('push-large');

@@ -7,7 +7,7 @@ import type { CouchServer } from '../../src/couch/server.js';
 import { countStates } from '../../src/tokens/status.js';
 import type { Token } from '../../src/tokens/token.js';
 import { progressReporter } from '../../src/sources/progress.js';
-import { runCli, tempDir } from './cli.js';
+import { runCliOn, tempDir } from '../helpers/cli.js';
 
 let server: TestServer;
 let couch: CouchServer;
@@ -26,7 +26,7 @@ const tokensOf = async (db: string) =>
 
 test('picas push quickExample.txt creates the database and its views, and adds three todo tokens', async () => {
   const db = dbName();
-  const r = await runCli(server, ['push', join(ROOT, 'examples/quick/quickExample.txt'), '--database', db]);
+  const r = await runCliOn(server, ['push', join(ROOT, 'examples/quick/quickExample.txt'), '--database', db]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /created database/);
   assert.match(r.stderr, /pushed 3 tokens to .*: 3 added, 0 already there, 0 failed/);
@@ -37,13 +37,13 @@ test('picas push quickExample.txt creates the database and its views, and adds t
 test('picas push --sweep makes the 24 fractals tokens; again with --deterministic-ids adds nothing and says so', async () => {
   const db = dbName();
   const args = ['push', '--database', db, '--deterministic-ids', '--sweep', 'q=0.100,0.184', 'd=256,2280,4304,6328', 'm=400,4400,8400', '--input', './fractals -q {q} -d {d} -m {m}'];
-  const first = await runCli(server, args);
+  const first = await runCliOn(server, args);
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stderr, /24 added/);
   const tokens = await tokensOf(db);
   assert.equal(tokens.length, 24);
   assert.ok(tokens.some((t) => t.q === '0.184' && t.d === '4304' && t.m === '400' && t.input === './fractals -q 0.184 -d 4304 -m 400'));
-  const again = await runCli(server, args);
+  const again = await runCliOn(server, args);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, /0 added, 24 already there, 0 failed/);
   assert.match(again.stderr, /token \S+ \(sweep combination 1 \(q=0\.100 d=256 m=400\)\): already there/);
@@ -55,8 +55,8 @@ test('picas push tokens.csv and tokens.json: fields from the header / objects', 
   const db = dbName();
   writeFileSync(join(dir, 'runs.csv'), 'input,cores\necho one,1\n"echo ""two""",4\n');
   writeFileSync(join(dir, 'runs.json'), '[{"input": "echo three", "properties": {"mem": "2G"}}]');
-  const a = await runCli(server, ['push', join(dir, 'runs.csv'), '--database', db]);
-  const b = await runCli(server, ['push', join(dir, 'runs.json'), '--database', db]);
+  const a = await runCliOn(server, ['push', join(dir, 'runs.csv'), '--database', db]);
+  const b = await runCliOn(server, ['push', join(dir, 'runs.json'), '--database', db]);
   assert.equal(a.code, 0, a.stderr);
   assert.equal(b.code, 0, b.stderr);
   const tokens = await tokensOf(db);
@@ -68,27 +68,27 @@ test('picas push tokens.csv and tokens.json: fields from the header / objects', 
 test('a malformed line stops the push before anything is written, naming the line', async () => {
   const db = dbName();
   writeFileSync(join(dir, 'bad.jsonl'), '{"input":"a"}\n{"input":"b"}\n{"input": b}\n');
-  const r = await runCli(server, ['push', join(dir, 'bad.jsonl'), '--database', db]);
+  const r = await runCliOn(server, ['push', join(dir, 'bad.jsonl'), '--database', db]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^picas: .*bad\.jsonl line 3: not valid JSON.*\(nothing was pushed\)\n$/);
   assert.equal(await couch.db(db).exists(), false);
 });
 
 test('a missing file, a bad --format and an empty command are one-line errors', async () => {
-  const missing = await runCli(server, ['push', join(dir, 'nope.txt'), '--database', dbName()]);
+  const missing = await runCliOn(server, ['push', join(dir, 'nope.txt'), '--database', dbName()]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /nope\.txt: cannot read the file \(no such file\); check the path/);
-  const format = await runCli(server, ['push', join(ROOT, 'examples/quick/quickExample.txt'), '--format', 'yaml']);
+  const format = await runCliOn(server, ['push', join(ROOT, 'examples/quick/quickExample.txt'), '--format', 'yaml']);
   assert.equal(format.code, 2);
   assert.match(format.stderr, /unknown format "yaml"; choose one of text, jsonl, json, csv/);
-  const nothing = await runCli(server, ['push']);
+  const nothing = await runCliOn(server, ['push']);
   assert.equal(nothing.code, 2);
   assert.match(nothing.stderr, /nothing to push: give a file/);
 });
 
 test('a wrong password fails with the authentication exit code and a clear line', async (t) => {
   if (!server.owned && !server.username) { t.skip('the external server has no credentials to get wrong'); return; }
-  const r = await runCli(server, ['push', join(ROOT, 'examples/quick/quickExample.txt'), '--database', dbName()], { password: 'not-the-password' });
+  const r = await runCliOn(server, ['push', join(ROOT, 'examples/quick/quickExample.txt'), '--database', dbName()], { password: 'not-the-password' });
   assert.equal(r.code, 5, r.stderr);
   assert.match(r.stderr, /wrong user name or password \(401\)/);
 });

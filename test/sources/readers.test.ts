@@ -7,7 +7,7 @@ import { csvRows } from '../../src/sources/csv.js';
 import { SourceError } from '../../src/sources/errors.js';
 import { parseSweep, sweepRecords, sweepSize } from '../../src/sources/sweep.js';
 import { recordToToken } from '../../src/sources/to-token.js';
-import { tempDir } from './cli.js';
+import { tempDir } from '../helpers/cli.js';
 
 const dir = tempDir('readers');
 const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
