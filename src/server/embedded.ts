@@ -9,6 +9,7 @@ import PouchDB from 'pouchdb-node';
 import { accessControl } from './access.js';
 import { authFront } from './auth-front.js';
 import { welcome } from './welcome.js';
+import { viewUpdateParam } from './view-update-param.js';
 import { openInternalStore } from './internal-store.js';
 import { errorHandler, guardProcess, guardRequests } from './request-guard.js';
 import { SecurityStore } from './security.js';
@@ -69,6 +70,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   app.use(welcome());
   app.use(authFront(users));
   app.use(accessControl({ Pouch, users, security }));
+  app.use(viewUpdateParam());
   app.use(pouchApp);
   app.use(errorHandler(log));
 
