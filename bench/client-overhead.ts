@@ -1,5 +1,5 @@
 // Client overhead: sequential GETs of one small document per second with `nano` (a dev dependency) and
-// with our CouchServer (undici `request`), against the same server, alternating rounds so that load from
+// with our CouchServer (node:http keep-alive), against the same server, alternating rounds so that load from
 // elsewhere on the machine hits both alike. This is the measured reason src/couch does not use nano.
 //   npx tsx bench/client-overhead.ts [--url <couchdb url with credentials>] [--seconds 3] [--rounds 3]
 import nano from 'nano';
@@ -49,7 +49,7 @@ async function measure(client: string, round: number, get: () => Promise<unknown
 try {
   for (let r = 1; r <= rounds; r++) {
     await measure('nano 11', r, () => theirs.get('token_1'));
-    await measure('CouchServer (undici request)', r, () => db.get('token_1'));
+    await measure('CouchServer (node:http)', r, () => db.get('token_1'));
   }
 } finally {
   await db.destroy().catch(() => {});
@@ -67,6 +67,6 @@ for (const [client, fs] of byClient) {
   console.log(`| ${client} | ${fs.map((f) => f.perS).join(', ')} | ${medianOf(fs.map((f) => f.perS))} | ${medianOf(fs.map((f) => f.benchCpuMsPerGet))} |`);
 }
 const n = medianOf(byClient.get('nano 11')!.map((f) => f.perS));
-const u = medianOf(byClient.get('CouchServer (undici request)')!.map((f) => f.perS));
+const u = medianOf(byClient.get('CouchServer (node:http)')!.map((f) => f.perS));
 console.log(`CouchServer / nano: ${(u / n).toFixed(2)}x`);
 console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, figures }));
