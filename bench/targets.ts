@@ -71,8 +71,14 @@ export function judgeTargets(res: BenchResults): TargetVerdict[] {
   } else na(t7, 'needs the scale section with two sizes');
 
   const t8 = 'pilot RSS under 100 MB';
-  const rss = [...api, ...(res.processing?.cli ?? [])].map((f) => f.pilotMaxRssMb ?? 0);
-  if (rss.length) out.push({ target: t8, met: Math.max(...rss) < 100, figure: `${Math.max(...rss)} MB peak (node + tsx; API and picas run pilots)` });
-  else na(t8, 'needs the processing section');
+  // Judged on `picas run` pilots, the process users start (compiled, with its own heap settings); the API
+  // pilots are bench harness processes (node + tsx + the bench's code), shown beside for information.
+  const cliRss = (res.processing?.cli ?? []).map((f) => f.pilotMaxRssMb ?? 0);
+  const apiRss = api.map((f) => f.pilotMaxRssMb ?? 0);
+  if (cliRss.length) {
+    out.push({ target: t8, met: Math.max(...cliRss) < 100, figure: `${Math.max(...cliRss)} MB peak of \`picas run\` pilots (1-32 at once)${apiRss.length ? `; API pilots under tsx: ${Math.max(...apiRss)} MB` : ''}` });
+  } else if (apiRss.length) {
+    out.push({ target: t8, met: Math.max(...apiRss) < 100, figure: `${Math.max(...apiRss)} MB peak (API pilots under tsx; no \`picas run\` pilots measured)` });
+  } else na(t8, 'needs the processing section');
   return out;
 }
