@@ -9,6 +9,7 @@ export { connect } from './config/connect.js';
 export { withRetry, type RetryOptions } from './couch/retry.js';
 export * from './tokens/index.js';
 export * from './claim/claim.js';
+export { CandidateReader } from './claim/candidates.js';
 export * from './lease/pilot-identity.js';
 export * from './worker/run-pilot.js';
 export * from './worker/command-task.js';

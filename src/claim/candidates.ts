@@ -1,5 +1,5 @@
 import type { Database } from '../couch/database.js';
-import type { ViewRef } from './claim.js';
+import type { ViewRef } from './view-ref.js';
 
 /**
  * Where a pilot looks for tokens to claim. Concurrent pilots must look in different places, or they all

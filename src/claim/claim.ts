@@ -7,16 +7,9 @@ import type { Token } from '../tokens/token.js';
 import { backoffMs, sleep } from '../couch/backoff.js';
 import { newAttemptId, type PilotIdentity } from '../lease/pilot-identity.js';
 import { CandidateReader } from './candidates.js';
+import { DEFAULT_VIEW, type ViewRef } from './view-ref.js';
 
-/** A view that holds claimable tokens: `Monitor/todo` by default. */
-export interface ViewRef {
-  design: string;
-  view: string;
-  /** Only rows with this key (e.g. a view keyed by a token field). */
-  key?: unknown;
-}
-
-export const DEFAULT_VIEW: ViewRef = { design: 'Monitor', view: 'todo' };
+export { DEFAULT_VIEW, type ViewRef };
 
 /** What picas records in a token it holds, beside the original's lock fields (the Python client ignores it). */
 export interface AttemptRecord {
