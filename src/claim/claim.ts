@@ -8,20 +8,11 @@ import { backoffMs, sleep } from '../couch/backoff.js';
 import { newAttemptId, type PilotIdentity } from '../lease/pilot-identity.js';
 import { CandidateReader } from './candidates.js';
 import { DEFAULT_VIEW, type ViewRef } from './view-ref.js';
+import type { AttemptRecord } from '../tokens/picas-record.js';
 
 export { DEFAULT_VIEW, type ViewRef };
 
-/** What picas records in a token it holds, beside the original's lock fields (the Python client ignores it). */
-export interface AttemptRecord {
-  attempt: string;
-  pilot: string;
-  host: string;
-  job?: string;
-  /** Server epoch seconds when claimed. */
-  claimed_at: number;
-  /** Server epoch seconds when the lease ends, unless renewed. */
-  lease_until: number;
-}
+export type { AttemptRecord };
 
 export type ClaimedToken = Token & { _rev: string; picas: AttemptRecord & Record<string, unknown> };
 

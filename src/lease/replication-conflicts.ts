@@ -1,6 +1,6 @@
 import type { Database, Doc } from '../couch/database.js';
 import { ConflictError } from '../couch/errors.js';
-import type { StaleAttempt } from '../worker/save-result.js';
+import type { StaleAttempt } from '../tokens/picas-record.js';
 
 /**
  * Replicated databases (two CouchDB servers replicating to each other, or the nodes of a cluster) accept

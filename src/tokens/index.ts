@@ -4,3 +4,4 @@ export * from './job-ids.js';
 export * from './operations.js';
 export * from './design.js';
 export * from './status.js';
+export * from './picas-record.js';

@@ -3,20 +3,14 @@ import { ConflictError } from '../couch/errors.js';
 import { withRetry, type RetryOptions } from '../couch/retry.js';
 import type { ClaimedToken } from '../claim/claim.js';
 import type { Token } from '../tokens/token.js';
+import type { StaleAttempt } from '../tokens/picas-record.js';
 
 /** What happened to a result: saved as the token's result, or kept as a record of a superseded attempt. */
 export type SaveOutcome =
   | { kind: 'saved'; rev: string; token: Token }
   | { kind: 'stale'; rev: string; owner: string | undefined };
 
-export interface StaleAttempt {
-  attempt: string;
-  pilot: string;
-  host: string;
-  recorded_at: number;
-  exit_code?: unknown;
-  note: string;
-}
+export type { StaleAttempt };
 
 const attemptOf = (doc: Token | undefined): string | undefined =>
   (doc as { picas?: { attempt?: string } } | undefined)?.picas?.attempt;
