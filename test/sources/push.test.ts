@@ -112,3 +112,47 @@ test('per-document errors in a bulk answer are each reported (a loopback server 
     server.close();
   }
 });
+
+test('a batch write that fails while the next batch is being read ends the push with its error, after the earlier batches landed', async () => {
+  // A real loopback server: the first two _bulk_docs succeed, the third is answered 500 (retries off).
+  let calls = 0;
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      calls++;
+      const docs = (JSON.parse(body) as { docs: { _id: string }[] }).docs;
+      if (calls === 3) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'unknown_error', reason: 'disk full' }));
+        return;
+      }
+      seen.push(...docs.map((d) => d._id));
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(docs.map((d) => ({ id: d._id, rev: '1-a', ok: true }))));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const couch = new CouchServer({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  // A slow source: the failing write is answered while the loop waits for the next record.
+  async function* slowLines() {
+    for await (const record of lines(20)) {
+      await new Promise((r) => setTimeout(r, 5));
+      yield record;
+    }
+  }
+  const progress: number[] = [];
+  try {
+    await assert.rejects(
+      pushTokens(couch.db('x'), slowLines(), { batchSize: 4, retry: { patienceMs: 0 }, onProgress: (p) => progress.push(p.added) }),
+      /disk full|500/,
+    );
+    assert.equal(seen.length, 8, 'the two batches before the failure landed');
+    assert.deepEqual(progress, [4, 8], 'progress reported for each landed batch, in order');
+    assert.ok(calls <= 4, `no more than one batch sent after the failed one (${calls} writes)`);
+  } finally {
+    await couch.close();
+    server.close();
+  }
+});
