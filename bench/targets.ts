@@ -48,14 +48,16 @@ export function judgeTargets(res: BenchResults): TargetVerdict[] {
   else na(t3, 'needs the processing and raw sections');
 
   const push = res.push ?? [];
-  const bigPush = push[push.length - 1];
+  // Speed at 100,000 tokens (the issue's figure) where measured, else the largest push.
+  const speedPush = push.find((p) => p.tokens === 100_000) ?? push[push.length - 1];
   const t4 = 'push >= 90% of the raw _bulk_docs rate';
-  if (bigPush && bulk) out.push({ target: t4, met: bigPush.perS >= 0.9 * bulk, figure: `${r2(bigPush.perS / bulk * 100)}% (${bigPush.perS}/s for ${bigPush.tokens} tokens vs ${bulk}/s)` });
+  if (speedPush && bulk) out.push({ target: t4, met: speedPush.perS >= 0.9 * bulk, figure: `${r2(speedPush.perS / bulk * 100)}% (${speedPush.perS}/s for ${speedPush.tokens} tokens vs ${bulk}/s)` });
   else na(t4, 'needs the push and raw sections');
   const t5 = 'push memory flat in the number of tokens (peak RSS at N within 1.25x of that at N/10)';
-  if (push.length === 2) {
-    const growth = push[1]!.peakRssMb / Math.max(push[0]!.peakRssMb, 1e-9);
-    out.push({ target: t5, met: growth <= 1.25, figure: `${r2(growth)}x (${push[0]!.peakRssMb} MB at ${push[0]!.tokens}, ${push[1]!.peakRssMb} MB at ${push[1]!.tokens})` });
+  if (push.length >= 2) {
+    const [small, large] = push.slice(-2) as [typeof push[0], typeof push[0]];
+    const growth = large.peakRssMb / Math.max(small.peakRssMb, 1e-9);
+    out.push({ target: t5, met: growth <= 1.25, figure: `${r2(growth)}x (${small.peakRssMb} MB at ${small.tokens}, ${large.peakRssMb} MB at ${large.tokens})` });
   } else na(t5, 'needs the push section');
 
   const t6 = `<= 0.05 wasted claim attempts per completed token at ${maxP || 32} pilots; 0 lost`;
