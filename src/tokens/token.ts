@@ -1,4 +1,4 @@
-import { randomUUID, createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Attachment, Doc } from '../couch/database.js';
 
 /** One entry of a token's `error` list, as the Python client writes it. */
@@ -49,8 +49,19 @@ export function newToken(fields: Record<string, unknown> & { _id?: string } = {}
   return { ...tokenDefaults(), ...fields, _id: id } as Token;
 }
 
+let idCounter = 0;
+
+/**
+ * A new unique id, `<prefix>_<32 hex>`: the time in ms (12 hex), a counter (4 hex), then 64 random bits.
+ * Time first, as CouchDB's own "sequential" ids, so that the tokens of one push are written in key order:
+ * the database's index takes ordered keys faster than random ones (fully random ids made a push ~15%
+ * slower than the same documents in order on the embedded server). The random part keeps ids from
+ * different processes apart.
+ */
 export function randomTokenId(prefix = 'token'): string {
-  return `${prefix}_${randomUUID().replace(/-/g, '')}`;
+  idCounter = (idCounter + 1) & 0xffff;
+  const time = Date.now().toString(16).padStart(12, '0').slice(-12);
+  return `${prefix}_${time}${idCounter.toString(16).padStart(4, '0')}${randomBytes(8).toString('hex')}`;
 }
 
 /** A deterministic id from a token's content, so that pushing the same input twice adds nothing. */

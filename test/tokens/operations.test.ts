@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   newToken, lockToken, markDone, scrubToken, resetToken, markError, unlockToken, uncloseToken, addOutput, attachLogs,
-  contentTokenId, validateTokenId, jobIdFromEnv, tokenState,
+  contentTokenId, validateTokenId, jobIdFromEnv, tokenState, randomTokenId,
 } from '../../src/tokens/index.js';
 
 test('newToken has the original defaults with type "token" and a random id', () => {
@@ -72,4 +72,11 @@ test('job ids: the first variable present wins, as the original', () => {
   assert.deepEqual(jobIdFromEnv({ CREAM_JOBID: 'c' }), { field: 'cream_job_id', value: 'c' });
   assert.deepEqual(jobIdFromEnv({ SLURM_JOB_ID: '42' }), { field: 'slurm_job_id', value: '42' });
   assert.equal(jobIdFromEnv({}), undefined);
+});
+
+test('generated ids are unique and come in increasing order (ordered keys write faster)', () => {
+  const ids = Array.from({ length: 20_000 }, () => randomTokenId());
+  assert.equal(new Set(ids).size, ids.length, 'unique');
+  for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!, `${ids[i]} after ${ids[i - 1]}`);
+  assert.match(randomTokenId('run'), /^run_[0-9a-f]{32}$/);
 });
