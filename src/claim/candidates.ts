@@ -4,7 +4,7 @@ import type { ViewRef } from './view-ref.js';
 /**
  * Where a pilot looks for tokens to claim. Concurrent pilots must look in different places, or they all
  * race for the same tokens. Reading a wide window from the head of the view and picking at random keeps
- * them apart, but every row read costs the server (on the embedded server about 0.2 ms per view row: most
+ * them apart, but every row read costs the server (on the embedded server 0.1-0.2 ms per view row: most
  * of a claim's cost at 10 rows per claimed token, bench/profile-server.ts). So where the view's keys are
  * strings (the Monitor views emit the token id), each read starts at a random key between the view's
  * first and last key and takes only about twice the batch: pilots spread over the whole key range at a
@@ -12,7 +12,7 @@ import type { ViewRef } from './view-ref.js';
  * like the first. Views with other keys, and reads of one key (priority views), read from the head.
  */
 export class CandidateReader {
-  private readonly ranges = new Map<string, { lo: string; hi: string; at: number }>();
+  private readonly ranges = new Map<string, { lo: string; hi: string; at: number } | { notStrings: true; at: number }>();
 
   constructor(
     private readonly db: Database,
@@ -64,7 +64,7 @@ export class CandidateReader {
     const key = rangeKey(ref);
     const known = this.ranges.get(key);
     const ttlMs = (this.options.rangeTtlSeconds ?? 30) * 1000;
-    if (known && Date.now() - known.at < ttlMs) return known;
+    if (known && Date.now() - known.at < ttlMs) return 'notStrings' in known ? 'not-strings' : known;
     const [first, last] = await Promise.all([
       this.db.view(ref.design, ref.view, { limit: 1 }),
       this.db.view(ref.design, ref.view, { limit: 1, descending: true }),
@@ -72,7 +72,10 @@ export class CandidateReader {
     const lo = first.rows[0]?.key;
     const hi = last.rows[0]?.key;
     if (first.rows.length === 0 || last.rows.length === 0) return null;
-    if (typeof lo !== 'string' || typeof hi !== 'string') return 'not-strings';
+    if (typeof lo !== 'string' || typeof hi !== 'string') {
+      this.ranges.set(key, { notStrings: true, at: Date.now() });
+      return 'not-strings';
+    }
     const fresh = { lo, hi, at: Date.now() };
     this.ranges.set(key, fresh);
     return fresh;

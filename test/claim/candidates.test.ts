@@ -98,6 +98,9 @@ test('views with non-string keys, and reads by key, are read from the head', asy
   const reader = new CandidateReader(db, { random: () => 0.7 });
   const numbered = await reader.read([{ design: 'byNumber', view: 'todo' }], 2);
   assert.equal(numbered.length, 30, 'the head window (at least 100 rows) holds all 30');
+  const before = db.server.stats.requests;
+  await reader.read([{ design: 'byNumber', view: 'todo' }], 2);
+  assert.equal(db.server.stats.requests - before, 1, 'what the view\'s keys are is remembered: one query per read');
   const keyed = await reader.read([{ design: 'byNumber', view: 'todo', key: 2 }], 2);
   assert.equal(keyed.length, 10);
   assert.ok(keyed.every((x) => Number(x.slice(1)) % 3 === 2));
