@@ -135,29 +135,56 @@ function live(db: any, opts: Record<string, unknown>, since: unknown, onChange: 
   return () => feed.cancel();
 }
 
+/**
+ * A feed's open answer and what it holds: a time limit, heartbeat newlines, the live PouchDB feed and a
+ * listener on the client's socket. `end` lets go of all of them once and writes the answer's last line
+ * (nothing when the client has gone).
+ */
+class OpenAnswer {
+  private done = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly beat: NodeJS.Timeout | undefined;
+  cancelFeed: () => void = () => {};
+
+  constructor(private readonly req: Request, private readonly res: Response, heartbeatMs: number) {
+    this.beat = heartbeatMs > 0 ? setInterval(() => { if (!this.done) res.write('\n'); }, heartbeatMs) : undefined;
+    req.socket.once('close', this.onClose);
+  }
+
+  get ended(): boolean { return this.done; }
+
+  /** (Re)start the time limit: the answer ends with `lastLine()` when it passes. */
+  limit(timeoutMs: number, lastLine: () => unknown): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.end(lastLine()), timeoutMs);
+  }
+
+  /** Let go of everything; write `body` as the last line unless the client has gone. */
+  end(body?: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    clearInterval(this.beat);
+    this.cancelFeed();
+    this.req.socket.removeListener('close', this.onClose);
+    if (body !== undefined && !this.res.writableEnded && !this.res.destroyed) this.res.end(`${JSON.stringify(body)}\n`);
+  }
+
+  private readonly onClose = () => this.end();
+}
+
 async function longpoll(req: Request, res: Response, db: any, opts: Record<string, unknown>, timeoutMs: number, heartbeatMs: number): Promise<void> {
   const first = await runOnce(db, opts);
   if (first.results.length > 0) return sendJson(res, 200, first);
   res.status(200).type('application/json');
-  let done = false;
-  const finish = (body: unknown) => {
-    if (done) return;
-    done = true;
-    clearTimeout(timer);
-    clearInterval(beat);
-    cancel();
-    req.socket.removeListener('close', onClose);
-    if (!res.writableEnded && !res.destroyed) res.end(`${JSON.stringify(body)}\n`);
-  };
-  const onClose = () => finish(undefined);
-  const timer = setTimeout(() => finish({ results: [], last_seq: first.last_seq }), timeoutMs);
-  const beat = heartbeatMs > 0 ? setInterval(() => { if (!done) res.write('\n'); }, heartbeatMs) : undefined;
-  const cancel = live(db, opts, first.last_seq, (c) => finish({ results: [c], last_seq: c.seq }), (err) => {
-    if (done) return;
-    if (!res.headersSent) { done = true; clearTimeout(timer); clearInterval(beat); sendPouchError(res, err); return; }
-    finish({ results: [], last_seq: first.last_seq });
+  const answer = new OpenAnswer(req, res, heartbeatMs);
+  const nothing = () => ({ results: [], last_seq: first.last_seq });
+  answer.limit(timeoutMs, nothing);
+  answer.cancelFeed = live(db, opts, first.last_seq, (c) => answer.end({ results: [c], last_seq: c.seq }), (err) => {
+    if (answer.ended) return;
+    if (!res.headersSent) { answer.end(); sendPouchError(res, err); return; }
+    answer.end(nothing());
   });
-  req.socket.once('close', onClose);
 }
 
 async function continuous(req: Request, res: Response, db: any, opts: Record<string, unknown>, timeoutMs: number, heartbeatMs: number): Promise<void> {
@@ -171,30 +198,18 @@ async function continuous(req: Request, res: Response, db: any, opts: Record<str
   let lastSeq = first.last_seq;
   const limit = typeof opts.limit === 'number' ? opts.limit : Infinity;
   let sent = first.results.length;
-  let done = false;
-  const finish = () => {
-    if (done) return;
-    done = true;
-    clearTimeout(timer);
-    clearInterval(beat);
-    cancel();
-    req.socket.removeListener('close', onClose);
-    if (!res.writableEnded && !res.destroyed) res.end(`${JSON.stringify({ last_seq: lastSeq })}\n`);
-  };
-  const onClose = () => finish();
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => { if (timeoutMs > 0) { clearTimeout(timer); timer = setTimeout(finish, timeoutMs); } };
+  const answer = new OpenAnswer(req, res, heartbeatMs);
+  const lastLine = () => ({ last_seq: lastSeq });
+  // The time limit of a continuous feed counts from the last change sent.
+  const arm = () => { if (timeoutMs > 0) answer.limit(timeoutMs, lastLine); };
   arm();
-  const beat = heartbeatMs > 0 ? setInterval(() => { if (!done) res.write('\n'); }, heartbeatMs) : undefined;
-  let cancel: () => void = () => {};
-  if (sent >= limit) { finish(); return; }
-  cancel = live(db, opts, lastSeq, (c) => {
-    if (done) return;
+  if (sent >= limit) { answer.end(lastLine()); return; }
+  answer.cancelFeed = live(db, opts, lastSeq, (c) => {
+    if (answer.ended) return;
     lastSeq = c.seq;
     res.write(`${JSON.stringify(c)}\n`);
     sent++;
     arm();
-    if (sent >= limit) finish();
-  }, () => finish());
-  req.socket.once('close', onClose);
+    if (sent >= limit) answer.end(lastLine());
+  }, () => answer.end(lastLine()));
 }
