@@ -30,3 +30,11 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   const embedded = await import('./server/embedded.js');
   return embedded.startEmbeddedServer(options);
 }
+
+// Token sources and push (picas push), maintenance (export, reset, delete, users, the log handler),
+// running one command (picas run's executor), drain control.
+export * from './sources/index.js';
+export { spoolStdin, type SpooledInput } from './sources/stdin.js';
+export * from './maintenance/index.js';
+export * from './exec/index.js';
+export { setDrain } from './lease/control.js';

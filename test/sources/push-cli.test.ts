@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testServer, uniqueDbName, ROOT, type TestServer } from '../helpers/couch.js';
 import type { CouchServer } from '../../src/couch/server.js';
@@ -101,4 +101,25 @@ test('progress: a redrawn bar on a terminal, plain lines otherwise', () => {
   assert.match(written.pop()!, /^\r\[#{15} {15}\] 5\/10 tokens: 4 added, 1 already there/);
   progressReporter(10, fakeStream(false), { intervalMs: 0 }).update(p);
   assert.equal(written.pop(), 'pushed 5/10 tokens: 4 added, 1 already there\n');
+});
+
+test('picas push - reads the tokens from standard input; a malformed line there is named "stdin line N"', async () => {
+  const db = dbName();
+  const tmp = tempDir('push-stdin-tmp');
+  const r = await runCliOn(server, ['push', '-', '--database', db], { input: 'echo one\n\necho two\necho three\n', env: { TMPDIR: tmp } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('picas-')), [], 'the copy of stdin is removed');
+  assert.match(r.stderr, /3 added/);
+  assert.deepEqual((await tokensOf(db)).map((t) => t.input).sort(), ['echo one', 'echo three', 'echo two']);
+
+  const bad = await runCliOn(server, ['push', '-', '--format', 'jsonl', '--database', db], { input: '{"input": "ok"}\n{"input": \n' });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /stdin line 2/);
+  assert.doesNotMatch(bad.stderr, /picas-stdin-/, 'the temporary copy is not what the user is told about');
+  assert.match(bad.stderr, /nothing was pushed/);
+  assert.equal((await tokensOf(db)).length, 3, 'nothing added by the refused push');
+
+  const empty = await runCliOn(server, ['push', '-', '--database', db], { input: '' });
+  assert.equal(empty.code, 0);
+  assert.match(empty.stderr, /standard input holds no tokens/);
 });
