@@ -7,7 +7,7 @@ import type { CouchServer } from '../../src/couch/server.js';
 import { countStates } from '../../src/tokens/status.js';
 import type { Token } from '../../src/tokens/token.js';
 import { progressReporter } from '../../src/sources/progress.js';
-import { runCliOn, tempDir } from '../helpers/cli.js';
+import { runCliOn, runCliOnTty, tempDir } from '../helpers/cli.js';
 
 let server: TestServer;
 let couch: CouchServer;
@@ -122,4 +122,10 @@ test('picas push - reads the tokens from standard input; a malformed line there 
   const empty = await runCliOn(server, ['push', '-', '--database', db], { input: '' });
   assert.equal(empty.code, 0);
   assert.match(empty.stderr, /standard input holds no tokens/);
+});
+
+test('picas push - on a terminal says to pipe the tokens in, instead of waiting for typing', async () => {
+  const r = await runCliOnTty(['push', '-', '--url', server.url], { ...process.env, PICAS_CONFIG_DIR: tempDir('config') }, [], 30_000);
+  assert.equal(r.code, 2, r.stdout);
+  assert.match(r.stdout, /standard input is a terminal; pipe the tokens in/);
 });
