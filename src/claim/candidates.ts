@@ -45,7 +45,7 @@ export class CandidateReader {
     for (let attempt = 0; attempt < 2; attempt++) {
       const range = await this.range(ref);
       if (range === null) return [];
-      if (range === 'not-strings') return this.readHead(ref, Math.max(100, limit * 5));
+      if (range === 'not-strings' || !canSpread(range.lo, range.hi)) return this.readHead(ref, Math.max(100, limit * 5));
       const start = keyBetween(range.lo, range.hi, (this.options.random ?? Math.random)());
       const tail = idsOf((await this.db.view(ref.design, ref.view, { startkey: start, limit })).rows);
       const head = tail.length < limit
@@ -80,6 +80,15 @@ export class CandidateReader {
     this.ranges.set(key, fresh);
     return fresh;
   }
+}
+
+/**
+ * Whether keys can be placed between the view's first and last: not when the server's order disagrees
+ * with code-unit order at the ends (CouchDB collates strings by ICU rules, e.g. "a" before "B"); then
+ * the wide head window spreads pilots instead.
+ */
+export function canSpread(lo: string, hi: string): boolean {
+  return lo <= hi;
 }
 
 function rangeKey(ref: ViewRef): string {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useTestDb } from '../helpers/couch.js';
-import { CandidateReader, keyBetween } from '../../src/claim/candidates.js';
+import { CandidateReader, canSpread, keyBetween } from '../../src/claim/candidates.js';
 import { claimTokens } from '../../src/claim/claim.js';
 import { pilotIdentity } from '../../src/lease/pilot-identity.js';
 import { ensureDesignDocs, ensureDesignDoc, newToken, countStates } from '../../src/tokens/index.js';
@@ -30,6 +30,10 @@ test('keyBetween: a key within [lo, hi] that moves with u', () => {
   }
   assert.ok(keyBetween(lo, hi, 0.5).startsWith('token_04') || keyBetween(lo, hi, 0.5).startsWith('token_05'));
   assert.equal(keyBetween('b', 'a', 0.5), 'b', 'lo after hi: lo');
+  // A server that orders by ICU rules can put "a1" first and "B2" last: no spreading between them.
+  assert.equal(canSpread('a1', 'B2'), false);
+  assert.equal(canSpread(lo, hi), true);
+  assert.equal(canSpread('x', 'x'), true);
   assert.equal(keyBetween('same', 'same', 0.3), 'same');
   // lo a prefix of hi, and non-ASCII ids: still inside, and no lone surrogate halves.
   const k = keyBetween('a', 'a\u{1F600}z', 0.99);
