@@ -22,7 +22,7 @@ export function formatReport(res: BenchResults, targets: TargetVerdict[]): strin
       [`${a.conflictedClaims} refused claim writes, ${a.conflictRounds} rounds lost whole; idle pilot RSS ${a.pilotIdleRssMb} MB${a.staleResults ? `, ${a.staleResults} stale results` : ''}`, ...a.notes].join('; ')]);
   }
   for (const c of res.processing?.cli ?? []) {
-    runRows.push(['picas run `true`', c.pilots, c.batch, c.tokens, c.s, c.perS, c.executions.executions, c.executions.duplicates, c.lost, c.states.todo, null, null, null, c.pilotCpuS, c.serverCpuS, c.pilotMaxRssMb,
+    runRows.push(['picas run `true`', c.pilots, c.batch, c.tokens, c.s, c.perS, c.executions.executions, c.executions.duplicates, c.lost, c.states.todo, c.wastedPerToken ?? null, null, null, c.pilotCpuS, c.serverCpuS, c.pilotMaxRssMb,
       [`${c.totalS} s with start-up; pilot CPU includes start-up and the shells`, ...c.notes].join('; ')]);
   }
   if (runRows.length) parts.push('### processing (original protocol and picas, same server)', table(runHeader, runRows));

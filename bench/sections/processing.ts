@@ -111,15 +111,23 @@ async function runCliPilots(ctx: BenchContext, pilots: number, batch: number, ma
   const built = join(ROOT, 'dist/cli/main.js');
   const picas = existsSync(built) ? [built] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
   const exits = Array.from({ length: pilots }, () => {
-    const child = spawn(process.execPath, [...picas, 'run', '-q',
+    const child = spawn(process.execPath, [...picas, 'run', '-q', '--json',
       '--batch', String(batch), '--max-total-time', String(maxS), '--work-dir', workDir], {
-      cwd: ROOT, env: ctx.server.env(run.db.name), stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: ROOT, env: ctx.server.env(run.db.name), stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
+    let stdout = '';
     child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
+    child.stdout!.on('data', (d: Buffer) => { stdout = (stdout + d.toString()).slice(-4000); });
     watchers.push(new ProcWatcher(child.pid!));
     const limit = setTimeout(() => child.kill('SIGKILL'), (maxS + 180) * 1000);
-    return new Promise<{ code: number | null; stderr: string }>((resolve) => child.once('exit', (code) => { clearTimeout(limit); resolve({ code, stderr }); }));
+    return new Promise<{ code: number | null; stderr: string; summary?: { conflictedClaims?: number } }>((resolve) => child.once('close', (code) => {
+      clearTimeout(limit);
+      // `--json`: the pilot's summary, its last line on stdout.
+      let summary: { conflictedClaims?: number } | undefined;
+      try { summary = JSON.parse(stdout.trim().split('\n').pop() ?? ''); } catch { /* a pilot that failed prints none */ }
+      resolve({ code, stderr, summary });
+    }));
   });
   const ends = await Promise.all(exits);
   const end = performance.now();
@@ -137,6 +145,7 @@ async function runCliPilots(ctx: BenchContext, pilots: number, batch: number, ma
     startupNote: `timed from the first recorded execution to the last pilot's exit; start-up (${existsSync(built) ? 'node, compiled build' : 'node+tsx'}) is outside`,
     pilotCpuS: round(sum(watchers.map((w) => (w.cpu?.self ?? 0) + (w.cpu?.children ?? 0))), 2),
     pilotMaxRssMb: round(Math.max(...watchers.map((w) => w.peakMb))),
+    wastedPerToken: round(sum(ends.map((e) => e.summary?.conflictedClaims ?? 0)) / Math.max(1, fig.completed), 3),
   };
   ctx.log(`processing (picas run): ${pilots} pilots, batch ${batch}: ${f.perS} tokens/s, ${f.executions.duplicates} duplicates, ${f.lost} lost`);
   return f;

@@ -24,9 +24,14 @@ test('200 tokens, 8 pilot processes: each token runs exactly once, all done', { 
     const tokens = Array.from({ length: 200 }, (_, i) => newToken({ _id: `t${String(i).padStart(3, '0')}`, input: `echo "$PICAS_TOKEN_ID" >> '${shared}'` }));
     await db.bulkDocs(tokens);
     const env = cliEnv(ctx.server, { PICAS_DATABASE: db.name });
-    const pilots = Array.from({ length: 8 }, () => runCli(['run', '-q', '--work-dir', join(dir, 'work')], env, { timeoutMs: 240_000 }));
+    const pilots = Array.from({ length: 8 }, () => runCli(['run', '-q', '--json', '--work-dir', join(dir, 'work')], env, { timeoutMs: 240_000 }));
     const results = await Promise.all(pilots);
     for (const r of results) assert.equal(r.code, 0, r.stderr);
+    // --json: each pilot's summary on stdout, and together they account for every token.
+    const summaries = results.map((r) => JSON.parse(r.stdout.trim().split('\n').pop()!) as { done: number; failed: number; stoppedBy: string; conflictedClaims: number });
+    assert.equal(summaries.reduce((n, s) => n + s.done, 0), 200);
+    for (const s of summaries) assert.equal(s.stoppedBy, 'empty');
+    assert.ok(summaries.every((s) => Number.isInteger(s.conflictedClaims)));
     const lines = readFileSync(shared, 'utf8').trim().split('\n');
     assert.equal(lines.length, 200, 'one line per execution');
     assert.equal(new Set(lines).size, 200, 'each token ran exactly once');

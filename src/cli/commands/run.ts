@@ -13,6 +13,7 @@ import { brokenViewCode } from '../../worker/view-check.js';
 import { withRetry } from '../../couch/retry.js';
 
 interface RunFlags extends ConnectionFlags {
+  json?: boolean;
   designDoc: string;
   design_doc?: string;
   view: string[];
@@ -82,6 +83,7 @@ export function register(program: Command): void {
     .option('--stop-file <file>', 'drain when this file exists: finish current tokens, claim no more, exit')
     .option('--spool <file>', 'keep results the server could not take (long outage) in this file; the next start delivers them')
     .option('--outage-patience <seconds>', 'keep retrying an unreachable or failing server this long before giving up', '600')
+    .option('--json', 'when the pilot ends, print its summary as one JSON object on stdout (done, failed, lost, claims lost to other pilots, why it stopped)')
     .option('--no-conflict-check', 'do not check held tokens for replication conflicts at each lease renewal (single-server databases)')
     .addHelpText('after', `
 Examples:
@@ -168,6 +170,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
         `${summary.interrupted ? `, ${summary.interrupted} interrupted` : ''}${summary.staleResults ? `, ${summary.staleResults} stale results kept` : ''}` +
         `${summary.lost ? `, ${summary.lost} lost (lease)` : ''}${summary.spooled ? `, ${summary.spooled} results spooled` : ''}${summary.delivered ? `, ${summary.delivered} spooled results delivered` : ''}${summary.takeovers ? `, ${summary.takeovers} taken over from dead pilots` : ''}` +
         ` in ${(summary.elapsedMs / 1000).toFixed(1)} s (stopped: ${summary.stoppedBy})`);
+      if (flags.json) out.data(JSON.stringify(summary));
       return EXIT.ok;
     } finally {
       process.off('SIGTERM', onSignal);
