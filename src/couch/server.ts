@@ -79,6 +79,7 @@ export class CouchServer {
   readonly timeoutMs: number;
   private readonly authHeader: string | undefined;
   private readonly transport: HttpTransport;
+  private closed = false;
   private serverClock: { serverMs: number; localMs: number } | undefined;
   /** Counters for benchmarks: requests made and bytes sent/received. */
   readonly stats = { requests: 0, bytesOut: 0, bytesIn: 0 };
@@ -129,6 +130,8 @@ export class CouchServer {
 
   async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<CouchResponse<T>> {
     const where = `${method} ${this.url}${path.split('?')[0]}`;
+    // A closed client must not quietly open new connections (they would keep the process alive).
+    if (this.closed) throw new Error(`${where}: this CouchServer client was closed`);
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (this.authHeader) headers.authorization = this.authHeader;
     let body: string | Buffer | undefined;
@@ -211,6 +214,7 @@ export class CouchServer {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.transport.close();
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useTestDb } from '../helpers/couch.js';
+import { testServer, useTestDb } from '../helpers/couch.js';
 import { ConflictError, NotFoundError, PreconditionFailedError, BadRequestError } from '../../src/couch/errors.js';
 import { inlineAttachment } from '../../src/couch/database.js';
 
@@ -134,4 +134,12 @@ test('_changes: normal feed, since an opaque sequence, doc_ids filter, longpoll 
 
 test('a bad document id gives a typed 400/404, never a crash', async () => {
   await assert.rejects(ctx.db.put({ _id: '_bad', x: 1 }), (e: unknown) => e instanceof BadRequestError || e instanceof NotFoundError);
+});
+
+test('a closed client refuses further requests instead of opening new connections', async () => {
+  const server = await testServer();
+  const couch = server.client();
+  assert.equal(await couch.db(ctx.db.name).exists(), true);
+  await couch.close();
+  await assert.rejects(couch.db(ctx.db.name).exists(), /client was closed/);
 });
