@@ -44,48 +44,35 @@ function rejection(result: BulkResult, where: string): PushRejection {
 }
 
 /**
- * Push records as new tokens in bulk batches. One batch is on its way to the database while the next is
- * built from the source, so reading and converting overlap the server's work (at most two batches are in
- * memory). Every token the database did not take is reported through `onRejected` with its source line.
- * A retry after a lost answer cannot duplicate tokens: ids are fixed before the first try, so a token
- * written by the lost try comes back as "already there".
+ * Push records as new tokens in bulk batches, holding one batch in memory at a time. Every token the
+ * database did not take is reported through `onRejected` with its source line. A retry after a lost
+ * answer cannot duplicate tokens: ids are fixed before the first try, so a token written by the lost
+ * try comes back as "already there".
  */
 export async function pushTokens(db: Database, records: AsyncIterable<SourceRecord> | Iterable<SourceRecord>, options: PushOptions = {}): Promise<PushProgress> {
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
   const progress: PushProgress = { sent: 0, added: 0, existing: 0, failed: 0 };
   let batch: Token[] = [];
   let wheres: string[] = [];
-  let sending: Promise<void> | undefined;
-  // A failed write is kept here rather than left as a rejected promise nobody awaits yet (the loop may be
-  // reading the source meanwhile): it is thrown at the next batch, or at the end.
-  let failure: { error: unknown } | undefined;
 
-  const send = async (docs: Token[], from: string[]) => {
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const docs = batch;
     const results = await withRetry(() => db.bulkDocs(docs), options.retry);
     results.forEach((result, i) => {
       if (result.ok || (result.rev && !result.error)) {
         progress.added++;
         return;
       }
-      const r = rejection({ ...result, id: result.id ?? docs[i]!._id }, from[i] ?? '');
+      const r = rejection({ ...result, id: result.id ?? docs[i]!._id }, wheres[i] ?? '');
       if (r.kind === 'exists') progress.existing++;
       else progress.failed++;
       options.onRejected?.(r);
     });
     progress.sent += docs.length;
-    options.onProgress?.({ ...progress });
-  };
-  const settle = async () => {
-    await sending;
-    sending = undefined;
-    if (failure) throw failure.error;
-  };
-  const flush = async () => {
-    if (batch.length === 0) return;
-    await settle();
-    sending = send(batch, wheres).catch((error: unknown) => { failure = { error }; });
     batch = [];
     wheres = [];
+    options.onProgress?.({ ...progress });
   };
 
   for await (const record of records) {
@@ -94,7 +81,6 @@ export async function pushTokens(db: Database, records: AsyncIterable<SourceReco
     if (batch.length >= batchSize) await flush();
   }
   await flush();
-  await settle();
   return progress;
 }
 

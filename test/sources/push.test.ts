@@ -113,7 +113,7 @@ test('per-document errors in a bulk answer are each reported (a loopback server 
   }
 });
 
-test('a batch write that fails while the next batch is being read ends the push with its error, after the earlier batches landed', async () => {
+test('a batch write that fails ends the push with its error, after the earlier batches landed and nothing after it', async () => {
   // A real loopback server: the first two _bulk_docs succeed, the third is answered 500 (retries off).
   let calls = 0;
   const seen: string[] = [];
@@ -135,7 +135,7 @@ test('a batch write that fails while the next batch is being read ends the push 
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const couch = new CouchServer({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
-  // A slow source: the failing write is answered while the loop waits for the next record.
+  // A slow source, as a large file read from a slow disk.
   async function* slowLines() {
     for await (const record of lines(20)) {
       await new Promise((r) => setTimeout(r, 5));
