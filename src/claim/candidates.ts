@@ -26,10 +26,11 @@ export class CandidateReader {
 
   /** Candidate ids from the first view (in priority order) that has any; [] when none has. */
   async read(views: ViewRef[], batchSize: number, window?: number): Promise<string[]> {
+    const head = window ?? headWindow(batchSize);
     for (const ref of views) {
       const ids = ref.key === undefined
-        ? await this.readSpread(ref, window ?? Math.max(10, batchSize * 2))
-        : await this.readHead(ref, window ?? Math.max(100, batchSize * 10));
+        ? await this.readSpread(ref, window ?? Math.max(10, batchSize * 2), head)
+        : await this.readHead(ref, head);
       if (ids.length > 0) return ids;
     }
     return [];
@@ -41,11 +42,12 @@ export class CandidateReader {
     return idsOf(result.rows);
   }
 
-  private async readSpread(ref: ViewRef, limit: number): Promise<string[]> {
+  /** `limit` rows from a random key; `headLimit` rows from the head where keys cannot be placed. */
+  private async readSpread(ref: ViewRef, limit: number, headLimit: number): Promise<string[]> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const range = await this.range(ref);
       if (range === null) return [];
-      if (range === 'not-strings' || !canSpread(range.lo, range.hi)) return this.readHead(ref, Math.max(100, limit * 5));
+      if (range === 'not-strings' || !canSpread(range.lo, range.hi)) return this.readHead(ref, headLimit);
       const start = keyBetween(range.lo, range.hi, (this.options.random ?? Math.random)());
       const tail = idsOf((await this.db.view(ref.design, ref.view, { startkey: start, limit })).rows);
       const head = tail.length < limit
@@ -80,6 +82,11 @@ export class CandidateReader {
     this.ranges.set(key, fresh);
     return fresh;
   }
+}
+
+/** Rows read from the head of a view: ten batches wide (at least 100), so concurrent pilots' random picks stay apart. */
+export function headWindow(batchSize: number): number {
+  return Math.max(100, batchSize * 10);
 }
 
 /**

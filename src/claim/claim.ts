@@ -6,7 +6,7 @@ import { faultPoint } from './fault-points.js';
 import type { Token } from '../tokens/token.js';
 import { backoffMs, sleep } from '../couch/backoff.js';
 import { newAttemptId, type PilotIdentity } from '../lease/pilot-identity.js';
-import { CandidateReader } from './candidates.js';
+import { CandidateReader, headWindow } from './candidates.js';
 import { DEFAULT_VIEW, type ViewRef } from './view-ref.js';
 import type { AttemptRecord } from '../tokens/picas-record.js';
 
@@ -97,7 +97,7 @@ export async function claimTokens(db: Database, options: ClaimOptions, stats?: C
     } else if (options.recoverExpired !== false) {
       const margin = options.marginSeconds ?? defaultMarginSeconds(options.leaseSeconds ?? 300);
       const now = Math.floor((await db.server.syncClock()) / 1000);
-      const expired = (await expiredTokens(db, now, margin, options.window ?? Math.max(100, batchSize * 10))).map((h) => ({ token: h.token as Token, takeover: true }));
+      const expired = (await expiredTokens(db, now, margin, options.window ?? headWindow(batchSize))).map((h) => ({ token: h.token as Token, takeover: true }));
       if (expired.length === 0) return [];
       picked = shuffled(expired).slice(0, batchSize);
     } else {
