@@ -56,3 +56,77 @@ export async function releaseUnstarted(
   }
   return failed;
 }
+
+/** A held token named by id and the attempt that holds it (what a pilot's heartbeat or watchdog knows). */
+export interface HeldAttempt {
+  id: string;
+  attempt: string;
+}
+
+export interface ReleaseAttemptsOptions {
+  /** Count each put-back as a lost run (`picas.lost_runs`): the attempt's pilot died or lost its lease. */
+  countLost?: boolean;
+  /** With countLost: a token lost this many times goes to error instead of back to todo (default 3). */
+  maxLost?: number;
+  retry?: RetryOptions;
+  /** Rounds of re-reading after conflicts (someone else wrote the token meanwhile). */
+  maxRounds?: number;
+}
+
+export interface ReleaseAttemptsResult {
+  /** Put back to todo. */
+  released: string[];
+  /** Lost too often: moved to error. */
+  failed: string[];
+  /** No longer held by the named attempt (finished, taken over, reset, deleted): left as they are. */
+  notHeld: string[];
+}
+
+/** A token as released by `attempt`'s pilot: to todo, or to error when it was lost too often. */
+function releasedByAttempt(current: Token, options: ReleaseAttemptsOptions): { doc: Token; toError: boolean } {
+  const base = withoutLease(current) as Token & { picas: Record<string, unknown> };
+  if (!options.countLost) return { doc: { ...base, lock: 0, done: 0 }, toError: false };
+  const lost = (Number(base.picas.lost_runs) || 0) + 1;
+  const picas = { ...base.picas, lost_runs: lost };
+  const maxLost = options.maxLost ?? 3;
+  if (lost >= maxLost) {
+    const reason = `lost ${lost} times: the pilots running it died or lost contact before finishing; limit ${maxLost}`;
+    return { doc: markError({ ...base, picas } as Token, reason), toError: true };
+  }
+  return { doc: { ...base, picas, lock: 0, done: 0 } as Token, toError: false };
+}
+
+/**
+ * Put back tokens held by given attempts, needing nothing but a connection, the token ids and the attempt
+ * ids (a pilot's own release, or its watchdog's after the pilot died). Each write is conditional: the token
+ * is read, written back only while the same attempt still holds it (locked, not done), on the revision just
+ * read, all in one `_bulk_docs`; a conflict re-reads that token and decides again. A token finished, taken
+ * over or reset meanwhile is left alone.
+ */
+export async function releaseAttempts(db: Database, held: HeldAttempt[], options: ReleaseAttemptsOptions = {}): Promise<ReleaseAttemptsResult> {
+  const result: ReleaseAttemptsResult = { released: [], failed: [], notHeld: [] };
+  const retry = options.retry ?? {};
+  let todo = held;
+  for (let round = 0; todo.length > 0 && round < (options.maxRounds ?? 10); round++) {
+    const rows = (await withRetry(() => db.allDocs<Token>({ keys: todo.map((h) => h.id), include_docs: true }), retry)).rows;
+    const writes: { held: HeldAttempt; doc: Token; toError: boolean }[] = [];
+    todo.forEach((h, i) => {
+      const doc = rows[i]?.doc;
+      const attempt = (doc as { picas?: { attempt?: unknown } } | undefined)?.picas?.attempt;
+      if (!doc || attempt !== h.attempt || doc.lock === 0 || doc.done !== 0) { result.notHeld.push(h.id); return; }
+      writes.push({ held: h, ...releasedByAttempt(doc, options) });
+    });
+    todo = [];
+    if (writes.length === 0) break;
+    const answers = await withRetry(() => db.bulkDocs(writes.map((w) => w.doc)), retry);
+    const again: HeldAttempt[] = [];
+    answers.forEach((a, i) => {
+      const w = writes[i]!;
+      if (a.ok) (w.toError ? result.failed : result.released).push(w.held.id);
+      else again.push(w.held);
+    });
+    todo = again;
+  }
+  if (todo.length > 0) throw new Error(`could not put back ${todo.map((h) => h.id).join(', ')}: they kept changing`);
+  return result;
+}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { useTestDb } from '../helpers/couch.js';
 import { claimTokens } from '../../src/claim/claim.js';
 import { pilotIdentity } from '../../src/lease/pilot-identity.js';
-import { releaseUnstarted } from '../../src/worker/release.js';
+import { releaseAttempts, releaseUnstarted } from '../../src/worker/release.js';
 import { ensureDesignDocs, newToken, type Token } from '../../src/tokens/index.js';
 
 const ctx = useTestDb('release');
@@ -32,4 +32,44 @@ test('releaseUnstarted gives a stopping pilot\'s queue back in one write, and sp
   const kept = await db.get<Token>(claimed[0]!._id);
   assert.equal(kept.done, 12345, 'the token taken over kept what its new owner wrote');
   assert.deepEqual(await releaseUnstarted(db, []), []);
+});
+
+test('releaseAttempts puts back tokens named by id and attempt only (standalone), counting lost runs up to maxLost', async () => {
+  const db = ctx.couch.db(`${ctx.db.name}-attempts`);
+  await db.create();
+  try {
+    await ensureDesignDocs(db);
+    await db.bulkDocs(Array.from({ length: 5 }, (_, i) => newToken({ _id: `h${i}`, input: `job ${i}`, keep: i })));
+    const claimed = await claimTokens(db, { pilot: pilotIdentity(), batchSize: 5 });
+    const held = claimed.map((t) => ({ id: t._id, attempt: t.picas.attempt })).sort((a, b) => a.id.localeCompare(b.id));
+    // h0 finished meanwhile, h1 taken over by another attempt: neither is ours to put back.
+    const h0 = await db.get<Token>('h0');
+    await db.put({ ...h0, done: 777, exit_code: 0 });
+    const h1 = await db.get<Token & { picas: Record<string, unknown> }>('h1');
+    await db.put({ ...h1, picas: { ...h1.picas, attempt: 'attempt_other' } });
+    // h4 was lost twice before: this third loss ends it (maxLost 3).
+    const h4 = await db.get<Token & { picas: Record<string, unknown> }>('h4');
+    await db.put({ ...h4, picas: { ...h4.picas, lost_runs: 2 } });
+    const r = await releaseAttempts(db, [...held, { id: 'no-such-token', attempt: 'attempt_x' }], { countLost: true });
+    assert.deepEqual(r.released.sort(), ['h2', 'h3']);
+    assert.deepEqual(r.failed, ['h4']);
+    assert.deepEqual(r.notHeld.sort(), ['h0', 'h1', 'no-such-token']);
+    for (const id of ['h2', 'h3']) {
+      const t = await db.get<Token & { picas: Record<string, unknown> }>(id);
+      assert.deepEqual([t.lock, t.done], [0, 0], `${id} back in todo`);
+      assert.equal(t.picas.lost_runs, 1, 'counted as a lost run');
+      assert.equal(t.picas.attempt, undefined, 'no lease left');
+      assert.equal((t as { keep?: number }).keep, Number(id.slice(1)), 'its fields kept');
+    }
+    const ended = await db.get<Token & { picas: Record<string, unknown> }>('h4');
+    assert.equal(ended.lock, 99, 'lost too often: error');
+    assert.match(ended.error.at(-1)!.message, /lost 3 times/);
+    assert.equal((await db.get<Token>('h0')).done, 777);
+    assert.equal((await db.get<Token & { picas: Record<string, unknown> }>('h1')).picas.attempt, 'attempt_other');
+    // Without countLost (a pilot's own stop), nothing is counted; a second call finds nothing held.
+    const again = await releaseAttempts(db, held);
+    assert.deepEqual(again.released, []);
+  } finally {
+    await db.destroy();
+  }
 });
