@@ -7,6 +7,7 @@ export { CouchServer, type CouchOptions, type RequestOptions, redactUrl } from '
 export * from './couch/database.js';
 export { connect } from './config/connect.js';
 export { withRetry, type RetryOptions } from './couch/retry.js';
+export { parseJson, toJson } from './couch/json.js';
 export * from './tokens/index.js';
 export * from './claim/claim.js';
 export { CandidateReader } from './claim/candidates.js';

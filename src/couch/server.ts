@@ -4,6 +4,7 @@ import {
   CouchError, NotCouchDBError, TimeoutError, TlsError, UnreachableError, errorForStatus,
 } from './errors.js';
 import { Database } from './database.js';
+import { parseJson, toJson } from './json.js';
 
 /**
  * The only door to CouchDB. A thin layer over node:http with keep-alive (http-transport.ts) rather than
@@ -52,7 +53,7 @@ export function encodeQuery(query: Record<string, unknown> | undefined): string 
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) {
     if (v === undefined) continue;
-    params.set(k, JSON_PARAMS.has(k) || (typeof v === 'object' && v !== null) ? JSON.stringify(v) : String(v));
+    params.set(k, JSON_PARAMS.has(k) || (typeof v === 'object' && v !== null) ? toJson(v) : String(v));
   }
   const s = params.toString();
   return s ? `?${s}` : '';
@@ -80,6 +81,8 @@ export class CouchServer {
   private readonly authHeader: string | undefined;
   private readonly transport: HttpTransport;
   private closed = false;
+  /** What it takes to open another client to the same server (e.g. for the pilot's watchdog); never printed. */
+  readonly #reconnect: CouchOptions;
   private serverClock: { serverMs: number; localMs: number } | undefined;
   /** Counters for benchmarks: requests made and bytes sent/received. */
   readonly stats = { requests: 0, bytesOut: 0, bytesIn: 0 };
@@ -105,11 +108,20 @@ export class CouchServer {
       : undefined;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     const ca = options.tls?.ca ?? (options.tls?.caFile ? readFileSync(options.tls.caFile) : undefined);
+    this.#reconnect = {
+      url: this.url, username, password, timeoutMs: this.timeoutMs,
+      tls: { verify: options.tls?.verify !== false, ...(ca ? { ca: ca.toString() } : {}) },
+    };
     this.transport = new HttpTransport(parsed, {
       keepAliveMs: 30_000,
       connections: options.connections ?? 64,
       tls: { verify: options.tls?.verify !== false, ...(ca ? { ca } : {}) },
     });
+  }
+
+  /** Options for a new client to this server with the same credentials (a private copy; contains the password). */
+  connectionOptions(): CouchOptions {
+    return structuredClone(this.#reconnect);
   }
 
   db(name: string): Database {
@@ -139,7 +151,7 @@ export class CouchServer {
       body = options.rawBody.data;
       headers['content-type'] = options.rawBody.contentType;
     } else if (options.body !== undefined) {
-      body = JSON.stringify(options.body);
+      body = toJson(options.body);
       headers['content-type'] = 'application/json';
     }
     const timeout = options.timeoutMs ?? this.timeoutMs;
@@ -166,7 +178,7 @@ export class CouchServer {
     if (res.statusCode >= 200 && res.statusCode < 300) {
       if (options.binary) return { status: res.statusCode, headers: res.headers, body: raw as T };
       if (method === 'HEAD') return { status: res.statusCode, headers: res.headers, body: undefined as T };
-      return { status: res.statusCode, headers: res.headers, body: parseJson<T>(raw, contentType, where, res.statusCode) };
+      return { status: res.statusCode, headers: res.headers, body: parseAnswer<T>(raw, contentType, where, res.statusCode) };
     }
     let error = 'unknown_error';
     let reason = '';
@@ -219,11 +231,11 @@ export class CouchServer {
   }
 }
 
-function parseJson<T>(raw: Buffer, contentType: string, where: string, status: number): T {
+function parseAnswer<T>(raw: Buffer, contentType: string, where: string, status: number): T {
   if (!raw.length) return undefined as T;
   const text = raw.toString('utf8');
   try {
-    return JSON.parse(text) as T;
+    return parseJson<T>(text);
   } catch {
     throw new NotCouchDBError(where, `HTTP ${status} answer is not JSON (${contentType || 'no content type'})`);
   }

@@ -1,3 +1,4 @@
+import { toJson } from '../couch/json.js';
 import { CommandSpecError } from './errors.js';
 
 /**
@@ -55,7 +56,7 @@ function lookup(fields: Record<string, unknown>, name: string): unknown {
 function render(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  return JSON.stringify(value);
+  return toJson(value);
 }
 
 /** Fill every placeholder from `fields`; throws CommandSpecError (nothing runs) on any problem. */

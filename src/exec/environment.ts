@@ -1,3 +1,4 @@
+import { toJson } from '../couch/json.js';
 /**
  * The environment a token's command runs with: the pilot's own environment minus picas's secrets, plus
  * the token's id, input and scalar fields. Commands are user code; they must never see the database
@@ -88,12 +89,12 @@ export function tokenEnvironment(token: Record<string, unknown>, base: NodeJS.Pr
   if (typeof id === 'string' && fits(id)) env.PICAS_TOKEN_ID = id;
   const input = token.input;
   if (input !== undefined) {
-    const text = typeof input === 'string' ? input : JSON.stringify(input);
+    const text = typeof input === 'string' ? input : toJson(input);
     if (fits(text)) env.PICAS_TOKEN_INPUT = text;
   }
   for (const [field, value] of Object.entries(token)) {
     if (field.startsWith('_') || CONTRACT_FIELDS.has(field)) continue;
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'bigint' && typeof value !== 'boolean') continue;
     const variable = fieldVariableName(field);
     const text = String(value);
     if (variable in env || !fits(text)) continue;

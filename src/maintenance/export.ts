@@ -1,3 +1,4 @@
+import { toJson } from '../couch/json.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -81,13 +82,13 @@ export async function exportTokens(db: Database, selection: Selection, options: 
       const record = exportRecord(token);
       const logs = withLogs ? await tokenLogs(db, token) : undefined;
       if (options.format === 'jsonl') {
-        await write(options.out!, `${JSON.stringify(logs ? { ...record, ...logs } : record)}\n`);
+        await write(options.out!, `${toJson(logs ? { ...record, ...logs } : record)}\n`);
       } else if (options.format === 'csv') {
         const row = logs ? { ...record, ...logs } : record;
         await write(options.out!, csvLine(columns!.map((c) => row[c])));
       } else {
         const base = join(options.dir!, safeFileName(token._id));
-        await writeFile(`${base}.json`, `${JSON.stringify(record, null, 2)}\n`);
+        await writeFile(`${base}.json`, `${toJson(record, 2)}\n`);
         if (logs?.stdout !== null && logs?.stdout !== undefined) await writeFile(`${base}.out`, logs.stdout);
         if (logs?.stderr !== null && logs?.stderr !== undefined) await writeFile(`${base}.err`, logs.stderr);
       }

@@ -1,3 +1,4 @@
+import { parseJson } from '../couch/json.js';
 import { SourceError, at } from './errors.js';
 import { readChunks } from './chunks.js';
 import { checkFields, describeJsonType, isPlainObject, type SourceRecord } from './record.js';
@@ -22,7 +23,7 @@ export async function* jsonArrayRecords(file: string): AsyncGenerator<SourceReco
     const where = at(file, elementLine);
     let value: unknown;
     try {
-      value = JSON.parse(element);
+      value = parseJson(element);
     } catch (err) {
       throw new SourceError(where, `not valid JSON (${(err as Error).message})`);
     }

@@ -1,3 +1,4 @@
+import { parseJson } from '../couch/json.js';
 import { SourceError, at } from './errors.js';
 import { readLines } from './lines.js';
 import { checkFields, describeJsonType, isPlainObject, type SourceRecord } from './record.js';
@@ -9,7 +10,7 @@ export async function* jsonLineRecords(file: string): AsyncGenerator<SourceRecor
     const where = at(file, line);
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = parseJson(text);
     } catch (err) {
       throw new SourceError(where, `not valid JSON (${(err as Error).message}); each line must be one JSON object`);
     }

@@ -1,3 +1,4 @@
+import { toJson } from '../couch/json.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Attachment, Doc } from '../couch/database.js';
 
@@ -77,7 +78,7 @@ export function stableJson(value: unknown): string {
     const entries = Object.keys(value as object).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`);
     return `{${entries.join(',')}}`;
   }
-  return JSON.stringify(value) ?? 'null';
+  return value === undefined ? 'null' : toJson(value) ?? 'null';
 }
 
 export class InvalidTokenIdError extends Error {

@@ -1,3 +1,4 @@
+import { parseJson, toJson } from '../couch/json.js';
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Database } from '../couch/database.js';
 import type { RetryOptions } from '../couch/retry.js';
@@ -25,11 +26,11 @@ export function spoolResult(file: string, claimed: ClaimedToken, result: Token):
   const set: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(result)) {
     if (k === '_rev') continue;
-    if (JSON.stringify(v) !== JSON.stringify((claimed as Record<string, unknown>)[k])) set[k] = v;
+    if (toJson(v) !== toJson((claimed as Record<string, unknown>)[k])) set[k] = v;
   }
   const removed = Object.keys(claimed).filter((k) => k !== '_rev' && !(k in result));
   const entry: SpoolEntry = { id: claimed._id, attempt: claimed.picas.attempt, claimed, set, removed, spooled_at: Date.now() };
-  appendFileSync(file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+  appendFileSync(file, `${toJson(entry)}\n`, { mode: 0o600 });
 }
 
 /** The result of a spool entry applied to the token as it is now. */
@@ -53,7 +54,7 @@ export async function deliverSpool(db: Database, file: string, retry: RetryOptio
   for (const line of lines) {
     let entry: SpoolEntry;
     try {
-      entry = JSON.parse(line) as SpoolEntry;
+      entry = parseJson<SpoolEntry>(line);
     } catch {
       log(`spool ${file}: an unreadable line was kept aside`);
       kept.push(line);

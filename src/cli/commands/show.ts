@@ -1,3 +1,4 @@
+import { toJson } from '../../couch/json.js';
 import type { Command } from 'commander';
 import { addConnectionOptions, openSession, type ConnectionFlags } from '../options.js';
 import { action } from '../action.js';
@@ -26,13 +27,13 @@ export function register(program: Command): void {
       }
       if (flags.json) {
         const doc = { ...token, _attachments: Object.fromEntries(Object.entries(token._attachments ?? {}).map(([k, a]) => [k, { content_type: a.content_type, length: a.length ?? (a.data ? Buffer.from(a.data, 'base64').length : undefined) }])) };
-        session.out.data(JSON.stringify(flags.logs ? { ...doc, logs } : doc, null, 2));
+        session.out.data(toJson(flags.logs ? { ...doc, logs } : doc, 2));
         return;
       }
       const { _attachments, ...fields } = token;
       void _attachments;
       session.out.data(`${id}  state: ${tokenState(token) ?? 'unknown'}`);
-      session.out.data(JSON.stringify(fields, null, 2));
+      session.out.data(toJson(fields, 2));
       for (const [name, text] of Object.entries(logs)) session.out.data(`--- ${name} ---\n${text}`);
     } finally {
       await session.close();
