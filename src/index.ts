@@ -39,3 +39,4 @@ export { spoolStdin, type SpooledInput } from './sources/stdin.js';
 export * from './maintenance/index.js';
 export * from './exec/index.js';
 export { setDrain } from './lease/control.js';
+export * from './snakemake/index.js';

@@ -11,6 +11,9 @@ import * as reset from './reset.js';
 import * as run from './run.js';
 import * as serve from './serve.js';
 import * as show from './show.js';
+import * as snakemakeCancel from './snakemake-cancel.js';
+import * as snakemakeStatus from './snakemake-status.js';
+import * as snakemakeSubmit from './snakemake-submit.js';
 import * as status from './status.js';
 import * as users from './users.js';
 import * as views from './views.js';
@@ -29,6 +32,9 @@ export const commands: ((program: Command) => void)[] = [
   run.register,
   serve.register,
   show.register,
+  snakemakeCancel.register,
+  snakemakeStatus.register,
+  snakemakeSubmit.register,
   status.register,
   users.register,
   views.register,
