@@ -5,7 +5,10 @@ import { Command, CommanderError } from 'commander';
 import { commands } from './commands/index.js';
 import { EXIT } from './exit-codes.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+// A lone-file build (npm run bundle) has no package.json beside it: the build writes the version in here.
+declare const PICAS_BUNDLED_VERSION: string | undefined;
+const pkg = typeof PICAS_BUNDLED_VERSION === 'string' ? { version: PICAS_BUNDLED_VERSION }
+  : JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export function buildProgram(): Command {
   const program = new Command('picas')
@@ -32,12 +35,11 @@ export function buildProgram(): Command {
 // `picas status | head`: a closed pipe ends the output quietly, not with a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
 
-try {
-  await buildProgram().parseAsync(process.argv);
-} catch (err) {
+// No top-level await: the single executable (npm run bundle) is CommonJS, which has none.
+buildProgram().parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
   } else {
     throw err;
   }
-}
+});
