@@ -1,27 +1,145 @@
-import type { Database } from '../couch/database.js';
+import type { Database, ViewResult } from '../couch/database.js';
 import { NotFoundError } from '../couch/errors.js';
-import { TOKEN_STATES, type TokenState } from './state.js';
+import { TOKEN_STATES, tokenState, type TokenState } from './state.js';
+import type { Token } from './token.js';
 
 export type StateCounts = Record<TokenState, number>;
 
+/** The counts per state and how they were read. */
+export interface StateSnapshot {
+  counts: StateCounts;
+  /**
+   * True when the four counts describe one moment: every token is counted once, in the state it had then,
+   * so the counts add up to the tokens in the four states. False only while an index is catching up with
+   * more changes than can be reconciled in one read (the counts are then each view's own, as it is).
+   */
+  consistent: boolean;
+  /** Changes the state views have not indexed yet (0 when up to date; approximate on CouchDB). */
+  indexLag: number;
+  /** The views are far behind the database (a large push): counts are from the index as it is. */
+  catchingUp: boolean;
+  /** Where the counts came from: the state views' sizes, or the overview_total view's grouped sum. */
+  source: 'views' | 'overview';
+}
+
+export interface SnapshotOptions {
+  /** Bring the views up to date first when they lag by at most this many changes (default 1,000). */
+  maxLagToUpdate?: number;
+  /** Reconcile views read at different sequences through at most this many changed documents (default 5,000). */
+  maxReconcile?: number;
+}
+
+/** The numeric part of an update sequence: a number on PouchDB, `N-opaque` on CouchDB 2+ (a sum over shards). */
+export function seqNumber(seq: unknown): number {
+  if (typeof seq === 'number') return seq;
+  const n = parseInt(String(seq ?? '0'), 10);
+  return Number.isFinite(n) ? n : 0;
+}
+
 /**
- * Counts per state. Each state view holds one row per token in that state, so its `total_rows` (asked
- * with `limit=0`) is the count: constant time on CouchDB and on the embedded server, once the view is up
- * to date. The `overview_total` view's grouped sum gives the same counts in one request, but the embedded
- * server (PouchDB) reduces it by reading every row: 9 s per call at 100k tokens, over a minute at 1M
- * (bench/RESULTS.md, scale). It is still the fallback for a design document without the state views.
+ * Counts per state as one consistent snapshot (see StateSnapshot), in constant time once the views are
+ * built. Each state view holds one row per token in that state, so its `total_rows` (asked with
+ * `limit=0`) is the count. The four views are read together with their update sequences: on CouchDB they
+ * share one index and come back at the same sequence; when they do not (the embedded server indexes each
+ * view on its own, and pilots keep `todo` moving), the documents changed between the lowest and the
+ * highest sequence are taken out of every view's count and counted once, by their current state: every
+ * other token is in the same state in all four views. Never computed as total minus the others.
+ *
+ * A view that lags by more than `maxLagToUpdate` changes is not waited for (that would hang while a large
+ * push is indexed): the answer is the index as it is, with `catchingUp`, and the server is asked to go on
+ * indexing in the background (`update=lazy`).
  */
-export async function countStates(db: Database, design = 'Monitor'): Promise<StateCounts> {
+export async function readStateSnapshot(db: Database, design = 'Monitor', options: SnapshotOptions = {}): Promise<StateSnapshot> {
+  const maxLag = options.maxLagToUpdate ?? 1_000;
+  let stale: ViewResult[];
+  let dbSeq: number;
   try {
-    const results = await Promise.all(TOKEN_STATES.map((state) => db.view(design, state, { limit: 0 })));
-    if (results.every((r) => typeof r.total_rows === 'number')) {
-      return Object.fromEntries(TOKEN_STATES.map((state, i) => [state, results[i]!.total_rows])) as StateCounts;
-    }
+    const [info, ...views] = await Promise.all([
+      db.info(),
+      ...TOKEN_STATES.map((state) => db.view(design, state, { limit: 0, update: 'false', update_seq: true })),
+    ]);
+    stale = views as ViewResult[];
+    dbSeq = seqNumber(info.update_seq);
   } catch (err) {
     // A design document without one of the state views (a missing database fails below as well).
     if (!(err instanceof NotFoundError)) throw err;
+    return { counts: await countStatesByOverview(db, design), consistent: true, indexLag: 0, catchingUp: false, source: 'overview' };
   }
-  return countStatesByOverview(db, design);
+  if (!stale.every((r) => typeof r.total_rows === 'number')) {
+    return { counts: await countStatesByOverview(db, design), consistent: true, indexLag: 0, catchingUp: false, source: 'overview' };
+  }
+  const lag = Math.max(0, ...stale.map((r) => dbSeq - seqNumber(r.update_seq)));
+  if (lag > maxLag) {
+    // Far behind: answer now from the index as it is; ask the server to keep indexing after answering.
+    await Promise.all(TOKEN_STATES.map((state) => db.view(design, state, { limit: 0, update: 'lazy' }).catch(() => undefined)));
+    const counts = await reconcile(db, design, stale, options.maxReconcile ?? 5_000);
+    return { counts: counts ?? countsOf(stale), consistent: counts !== undefined, indexLag: lag, catchingUp: true, source: 'views' };
+  }
+  for (let attempt = 0; ; attempt++) {
+    const fresh = lag === 0 && attempt === 0 ? stale
+      : await Promise.all(TOKEN_STATES.map((state) => db.view(design, state, { limit: 0, update_seq: true })));
+    const counts = await reconcile(db, design, fresh, options.maxReconcile ?? 5_000);
+    if (counts) return { counts, consistent: true, indexLag: 0, catchingUp: false, source: 'views' };
+    if (attempt >= 2) return { counts: countsOf(fresh), consistent: false, indexLag: 0, catchingUp: false, source: 'views' };
+  }
+}
+
+/** Counts per state as one consistent snapshot (readStateSnapshot without the details). */
+export async function countStates(db: Database, design = 'Monitor'): Promise<StateCounts> {
+  return (await readStateSnapshot(db, design)).counts;
+}
+
+const countsOf = (views: ViewResult[]): StateCounts =>
+  Object.fromEntries(TOKEN_STATES.map((state, i) => [state, views[i]!.total_rows ?? 0])) as StateCounts;
+
+/**
+ * The counts of four views read at update sequences `views[i].update_seq`, made into one snapshot; undefined
+ * when that cannot be done in a bounded number of reads (too many changes between them, or views moving).
+ */
+async function reconcile(db: Database, design: string, views: ViewResult[], maxDocs: number): Promise<StateCounts | undefined> {
+  const seqs = views.map((r) => r.update_seq);
+  const nums = seqs.map(seqNumber);
+  const low = seqs[nums.indexOf(Math.min(...nums))];
+  const high = Math.max(...nums);
+  // Documents changed after the lowest view's sequence. The feed is read up to its end, which covers the
+  // highest view's sequence: every document not named here had the same state for all four views. Read
+  // even when the four sequences are equal: a view records the sequence of a change, but may have indexed
+  // a newer revision of that document (PouchDB reads documents as they are when it indexes), and such a
+  // document shows up here, with its newer sequence.
+  const feed = await db.changes({ since: low, limit: maxDocs + 1 });
+  if (feed.results.length > maxDocs || seqNumber(feed.last_seq) < high) return undefined;
+  const changed = new Set(feed.results.map((r) => r.id).filter((id) => !id.startsWith('_design/')));
+  let covered = feed.last_seq;
+  // Each view's count and its rows for the changed documents from one answer: the count without them is
+  // the count of the unchanged tokens in that state. Then the feed is read on: a document changed
+  // meanwhile may already be in a view's count by its new state (pilots keep `todo` indexing), so it joins
+  // the changed set and the views are asked again, until a round passes with no new change.
+  let parts: ViewResult[] | undefined;
+  for (let round = 0; round < 6 && !parts; round++) {
+    if (changed.size === 0) return countsOf(views);
+    const answers = await Promise.all(TOKEN_STATES.map((state) => db.view(design, state, { keys: [...changed], update: 'false' })));
+    if (answers.some((p) => typeof p.total_rows !== 'number')) return undefined;
+    const more = await db.changes({ since: covered, limit: maxDocs + 1 });
+    covered = more.last_seq;
+    const before = changed.size;
+    for (const r of more.results) if (!r.id.startsWith('_design/')) changed.add(r.id);
+    if (changed.size > maxDocs) return undefined;
+    if (changed.size === before) parts = answers;
+  }
+  if (!parts) return undefined;
+  const counts = Object.fromEntries(TOKEN_STATES.map((state, i) => [state, parts![i]!.total_rows! - new Set(parts![i]!.rows.map((r) => r.id)).size])) as StateCounts;
+  // The changed documents, counted once each by their current state. Outside the standard Monitor a
+  // document belongs to the design only when some view listed it (its extra condition held).
+  const listed = new Set(parts.flatMap((p) => p.rows.map((r) => String(r.id))));
+  const docs = await db.allDocs<Token>({ keys: [...changed], include_docs: true });
+  for (const row of docs.rows) {
+    const doc = row.doc;
+    if (!doc) continue;
+    if (design !== 'Monitor' && !listed.has(String(row.id))) continue;
+    const state = tokenState(doc);
+    if (state) counts[state]++;
+  }
+  return counts;
 }
 
 /** Counts per state from the design document's `overview_total` view (one request, reduced by the server). */
