@@ -18,7 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = join(ROOT, 'dist');
+// `--out-dir <dir>`: build elsewhere than dist/ (the tests build into a temporary folder).
+const outIndex = process.argv.indexOf('--out-dir');
+const DIST = outIndex > 0 && process.argv[outIndex + 1] ? resolve(process.argv[outIndex + 1]) : join(ROOT, 'dist');
 const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const mjsOnly = process.argv.includes('--mjs-only');
 
