@@ -4,6 +4,11 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands/index.js';
 import { EXIT } from './exit-codes.js';
+import { isWatchdogProcess, runWatchdogProcess } from '../lease/watchdog-process.js';
+
+// A pilot's watchdog is this same program started with PICAS_RUN_AS_WATCHDOG=1 (src/lease/watchdog-launch.ts):
+// in a bundle or a single executable there is no other file to run. Checked before anything else runs.
+if (isWatchdogProcess()) await runWatchdogProcess();
 
 // A lone-file build (npm run bundle) has no package.json beside it: the build writes the version in here.
 declare const PICAS_BUNDLED_VERSION: string | undefined;

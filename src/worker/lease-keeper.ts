@@ -13,6 +13,8 @@ export interface LeaseKeeperOptions {
   graceMs?: number;
   /** Check held tokens for replication conflicts at each renewal. */
   checkConflicts?: boolean;
+  /** A token lost this many times goes to error; the watchdog needs it to put a dead pilot's tokens back. */
+  maxLost?: number;
   log: (line: string) => void;
   onDrain: () => void;
 }
@@ -35,7 +37,8 @@ export class LeaseKeeper {
   constructor(db: Database, pilot: PilotIdentity, private readonly options: LeaseKeeperOptions) {
     this.safetyMs = Math.min(10_000, (options.leaseSeconds * 1000) / 4);
     this.pilotId = pilot.pilotId;
-    this.watchdog = new Watchdog(Math.min(options.graceMs ?? 30_000, this.safetyMs / 2), `${PILOT_MARKER}=${pilot.pilotId}`);
+    this.watchdog = new Watchdog(Math.min(options.graceMs ?? 30_000, this.safetyMs / 2), `${PILOT_MARKER}=${pilot.pilotId}`,
+      { db, pilotId: pilot.pilotId, leaseSeconds: options.leaseSeconds, maxLost: options.maxLost });
     this.conflicts = options.checkConflicts !== false ? new ConflictWatch(db, { log: options.log }) : undefined;
     this.heartbeat = new Heartbeat(db, pilot, {
       leaseSeconds: options.leaseSeconds,
@@ -77,11 +80,13 @@ export class LeaseKeeper {
   /** A token is held from its claim to its result; returns the signal that fires if a replica won it. */
   hold(id: string, attempt: string): AbortSignal | undefined {
     this.heartbeat.hold(id);
+    this.watchdog.hold(id);
     return this.conflicts?.hold(id, attempt);
   }
 
   release(id: string): void {
     this.heartbeat.release(id);
+    this.watchdog.release(id);
     this.conflicts?.release(id);
   }
 
