@@ -7,8 +7,10 @@ import { EXIT } from './exit-codes.js';
 import { isWatchdogProcess, runWatchdogProcess } from '../lease/watchdog-process.js';
 
 // A pilot's watchdog is this same program started with PICAS_RUN_AS_WATCHDOG=1 (src/lease/watchdog-launch.ts):
-// in a bundle or a single executable there is no other file to run. Checked before anything else runs.
-if (isWatchdogProcess()) await runWatchdogProcess();
+// in a bundle or a single executable there is no other file to run. Checked before anything else runs;
+// the watchdog then never parses a command line (it exits when its pilot is done).
+const asWatchdog = isWatchdogProcess();
+if (asWatchdog) void runWatchdogProcess();
 
 // A lone-file build (npm run bundle) has no package.json beside it: the build writes the version in here.
 declare const PICAS_BUNDLED_VERSION: string | undefined;
@@ -41,7 +43,7 @@ export function buildProgram(): Command {
 process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
 
 // No top-level await: the single executable (npm run bundle) is CommonJS, which has none.
-buildProgram().parseAsync(process.argv).catch((err: unknown) => {
+if (!asWatchdog) buildProgram().parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
   } else {
