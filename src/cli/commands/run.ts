@@ -30,6 +30,7 @@ interface RunFlags extends ConnectionFlags {
   onInterrupt: 'todo' | 'error';
   workDir: string;
   keepWorkDirs?: boolean;
+  runInWorkDir?: boolean;
   maxLogBytes: string;
   grace: string;
   maxLost: string;
@@ -74,8 +75,9 @@ export function register(program: Command): void {
     .option('--batch <n>', 'most tokens claimed (and results written) per request; sized from task durations', '10')
     .option('--lease <seconds>', 'how long a claim holds without renewal', '300')
     .addOption(new Option('--on-interrupt <state>', 'where tokens of commands stopped by SIGTERM/SIGINT go').choices(['todo', 'error']).default('todo'))
-    .option('--work-dir <dir>', 'parent folder of the per-token working directories', './picas-work')
-    .option('--keep-work-dirs', 'keep each token\'s working directory after it ran')
+    .option('--work-dir <dir>', 'parent folder of the tokens\' own work folders (PICAS_TOKEN_WORK_DIR; kept when a command left files in them)', './picas-work')
+    .option('--run-in-work-dir', 'run each command inside its token\'s work folder instead of the folder picas run was started in')
+    .option('--keep-work-dirs', 'keep even the work folders commands left empty')
     .option('--max-log-bytes <n>', 'bound per log stream (a tail is kept beyond it)', String(1024 * 1024))
     .option('--grace <seconds>', 'between SIGTERM and SIGKILL when a command is stopped', '30')
     .option('--max-lost <n>', 'a token whose pilots died holding it this many times goes to error', '3')
@@ -106,10 +108,13 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
     const views = parseViews(flags.view, designDoc, flags.key);
     const controller = new AbortController();
     const onSignal = (sig: NodeJS.Signals) => {
+      if (controller.signal.aborted) return;
       out.info(`${sig}: stopping running commands and putting their tokens back to ${flags.onInterrupt}`);
       controller.abort(new Error(sig));
     };
-    process.once('SIGTERM', onSignal);
+    // SIGTERM often comes twice: Slurm's scancel and time limit signal every process of the job, and the
+    // batch script forwards its own. A repeat must not kill the pilot (the default action) mid-release.
+    process.on('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
     const drain = new AbortController();
     const onDrain = () => drain.abort();
@@ -131,6 +136,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
           argv: argv.length ? argv : undefined,
           workRoot: resolve(flags.workDir),
           keepWorkDirs: flags.keepWorkDirs,
+          runInWorkDir: flags.runInWorkDir,
           maxLogBytes: num(flags.maxLogBytes, '--max-log-bytes', 1),
           graceMs: num(flags.grace, '--grace')! * 1000,
         }),
