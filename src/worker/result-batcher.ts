@@ -12,45 +12,55 @@ interface Pending {
 }
 
 /**
- * Writes finished tokens' results together: one `_bulk_docs` for many results, each document conditional on
- * the revision its attempt holds, so the server's durable write is paid once per batch, not once per token.
- * A result that meets a conflict (or any per-document error) takes the careful single path of saveResult,
- * which re-reads and never drops it. Results wait at most `maxDelayMs`, and the pilot flushes before it
- * claims more work, so a result is never held back behind new claims.
+ * Writes finished tokens' results by group commit: when no result write is in flight, a result handed in
+ * is written at once (alone); results that finish while a write is in flight wait for it and then go
+ * together in the next write (one `_bulk_docs`, up to `maxBatch`). So an idle pipeline adds no delay (a
+ * pilot killed after handing a result to an idle writer loses nothing: its write has started), and under
+ * load the server's durable write is still paid once per batch, not once per token. Each document is
+ * conditional on the revision its attempt holds; one that meets a conflict (or any per-document error)
+ * takes the careful single path of saveResult, which re-reads and never drops it.
  */
 export class ResultBatcher {
   private pending: Pending[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private inFlight: Promise<void> | undefined;
+  /** Bulk writes made (for tests and benchmarks). */
   writes = 0;
 
   constructor(
     private readonly db: Database,
-    private readonly options: { maxBatch: number; maxDelayMs: number; retry?: RetryOptions },
+    private readonly options: { maxBatch: number; retry?: RetryOptions },
   ) {}
 
+  /** Hand in a result: written at once when the writer is idle, else with the next write. */
   submit(token: ClaimedToken, apply: (current: Token) => Token): Promise<SaveOutcome> {
     return new Promise<SaveOutcome>((resolve, reject) => {
       this.pending.push({ token, apply, resolve, reject });
-      if (this.pending.length >= this.options.maxBatch) void this.flush();
-      else if (!this.timer) {
-        this.timer = setTimeout(() => { void this.flush(); }, this.options.maxDelayMs);
-      }
+      this.pump();
     });
   }
 
-  get size(): number {
+  /** Results handed in and not yet written (waiting for the write in flight). */
+  get waiting(): number {
     return this.pending.length;
   }
 
-  /** Write everything submitted so far; resolves when it is all in the database (or failed). */
-  flush(): Promise<void> {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
-    const batch = this.pending;
-    this.pending = [];
-    // One flush at a time, in order: a later flush waits for the earlier one.
-    this.flushing = this.flushing.then(() => (batch.length ? this.write(batch) : undefined));
-    return this.flushing;
+  /** True while a write is under way. */
+  get busy(): boolean {
+    return this.inFlight !== undefined;
+  }
+
+  private pump(): void {
+    if (this.inFlight || this.pending.length === 0) return;
+    const batch = this.pending.splice(0, this.options.maxBatch);
+    this.inFlight = this.write(batch).finally(() => {
+      this.inFlight = undefined;
+      this.pump();
+    });
+  }
+
+  /** Resolves once every result handed in so far is in the database (or failed). */
+  async flush(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
   }
 
   private async write(batch: Pending[]): Promise<void> {

@@ -57,6 +57,17 @@ export class TokenFeed {
     return new Set(this.queue.map((t) => t._id));
   }
 
+  /** Tokens claimed and waiting for a slot. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Take back all but the first `keep` waiting tokens (the last claimed go first), to give them back. */
+  takeBack(keep: number): ClaimedToken[] {
+    if (this.queue.length <= keep) return [];
+    return this.queue.splice(Math.max(0, keep));
+  }
+
   /** Tokens claimed but not started: the pilot gives them back when it stops. */
   drain(): ClaimedToken[] {
     const left = this.queue;
