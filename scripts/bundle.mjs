@@ -85,7 +85,7 @@ if (!mjsOnly) {
     const blob = join(work, 'picas.blob');
     const config = join(work, 'sea-config.json');
     writeFileSync(config, JSON.stringify({ main: cjs, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }));
-    execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: 'inherit' });
+    execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
     const exe = join(DIST, 'picas');
     rmSync(exe, { force: true });
     copyFileSync(process.execPath, exe);

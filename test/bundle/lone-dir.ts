@@ -17,7 +17,7 @@ export function buildBundles(outDir: string, mjsOnly = false): void {
 export function toolsWithoutNode(dir: string, extra: string[] = []): string {
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
-  for (const tool of ['bash', 'sh', 'sleep', 'cat', 'echo', 'ls', 'mkdir', 'rm', 'cp', 'chmod', 'env', 'touch', 'uname', 'id', 'tar', 'gzip', 'head', 'tail', 'wc', 'grep', 'sed', 'date', 'stat', 'kill', 'ps', ...extra]) {
+  for (const tool of new Set(['bash', 'sh', 'sleep', 'cat', 'echo', 'ls', 'mkdir', 'rm', 'cp', 'chmod', 'env', 'touch', 'uname', 'id', 'tar', 'gzip', 'head', 'tail', 'wc', 'grep', 'sed', 'date', 'stat', 'kill', 'ps', 'dirname', 'basename', 'printf', 'uname', 'hostname', 'sort', 'tr', 'awk', ...extra])) {
     const path = execFileSync('bash', ['-c', `command -v ${tool} || true`], { encoding: 'utf8' }).trim();
     if (path.startsWith('/')) symlinkSync(path, join(bin, tool));
   }
