@@ -4,6 +4,6 @@ export type { RunCommandOptions, CommandResult } from './types.js';
 export { CommandSpecError } from './errors.js';
 export { expandArgvTemplate } from './argv-template.js';
 export { tokenEnvironment, scrubSecrets, fieldVariableName, MAX_ENV_VALUE_BYTES } from './environment.js';
-export { safeFileName, slotWorkDir, freshDir, MAX_SAFE_NAME_BYTES } from './work-dir.js';
+export { safeFileName, slotWorkDir, freshDir, removeEmptyWorkDir, MAX_SAFE_NAME_BYTES } from './work-dir.js';
 export { describeOutcome } from './outcome.js';
 export { TailBuffer } from './tail-buffer.js';

@@ -79,11 +79,15 @@ export async function runCommand(opts: RunCommandOptions): Promise<CommandResult
   const stderr = new TailBuffer(maxLogBytes, 'stderr');
   const base = opts.env ?? process.env;
   const env = opts.fields ? tokenEnvironment(opts.fields, base) : scrubSecrets(base);
-  try {
-    await mkdir(opts.cwd, { recursive: true });
-  } catch (err) {
-    throw new Error(`cannot create the working directory ${opts.cwd}: ${(err as Error).message}`);
+  for (const [dir, what] of [[opts.cwd, 'working directory'], [opts.workDir, 'token\'s work folder']] as const) {
+    if (dir === undefined) continue;
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw new Error(`cannot create the ${what} ${dir}: ${(err as Error).message}`);
+    }
   }
+  if (opts.workDir !== undefined) env.PICAS_TOKEN_WORK_DIR = opts.workDir;
 
   const startTime = Date.now();
   const t0 = performance.now();

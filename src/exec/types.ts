@@ -10,8 +10,14 @@ export interface RunCommandOptions {
   argv?: string[];
   /** The token: fills placeholders and, with tokenEnvironment, the command's environment. */
   fields?: Record<string, unknown>;
-  /** Working directory; created when missing. */
+  /** Where the command runs (its current directory); created when missing. */
   cwd: string;
+  /**
+   * A folder of the token's own (e.g. `picas-work/slot-0/<id>`), created before the start and named to the
+   * command in PICAS_TOKEN_WORK_DIR: scratch space that no other slot shares. Not where it runs, unless
+   * `cwd` is the same folder.
+   */
+  workDir?: string;
   /** Base environment (default process.env); picas's secrets are always removed from it. */
   env?: NodeJS.ProcessEnv;
   /** maxTokenTime: then SIGTERM to the whole process group, SIGKILL after graceMs. No limit when absent or 0. */

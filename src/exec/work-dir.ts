@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 /**
  * Token ids are any string (REFERENCE.md section 1) and the original used them unchecked in file names.
@@ -59,4 +59,26 @@ export async function freshDir(dir: string): Promise<string> {
   await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   await mkdir(dir, { recursive: true });
   return dir;
+}
+
+/**
+ * After a run: remove the token's work folder only if the command left nothing in it, then its slot folder
+ * and `root` if they are empty too. Never recursive: a file a command made is never deleted here.
+ */
+export async function removeEmptyWorkDir(dir: string, root: string): Promise<boolean> {
+  const top = resolve(root);
+  let current = resolve(dir);
+  const rel = relative(top, current);
+  if (rel.startsWith('..') || isAbsolute(rel)) return false; // not ours to tidy
+  let removed = false;
+  for (;;) {
+    try {
+      await rmdir(current);
+    } catch {
+      return removed; // not empty (or already gone): stop here, keep everything above
+    }
+    removed = true;
+    if (current === top) return removed;
+    current = dirname(current);
+  }
 }

@@ -1,15 +1,18 @@
 import { hostname } from 'node:os';
-import { rm } from 'node:fs/promises';
-import { runCommand, slotWorkDir } from '../exec/index.js';
+import { removeEmptyWorkDir, runCommand, slotWorkDir } from '../exec/index.js';
 import type { ClaimedToken } from '../claim/claim.js';
 import type { PilotHooks, TaskContext, TaskOutcome } from './run-pilot.js';
 
 export interface CommandTaskOptions {
   /** An argv template (`['./fractals', '-q', '{q}']`): no shell. Without it the token's `input` runs in bash. */
   argv?: string[];
-  /** Parent folder of the per-slot working directories. */
+  /** Parent folder of the tokens' work folders (`<workRoot>/slot-<n>/<id>`, PICAS_TOKEN_WORK_DIR). */
   workRoot: string;
-  /** Keep each token's working directory after it ran (default: remove it). */
+  /** Where commands run: default the folder the pilot was started in (relative paths resolve from there). */
+  runDir?: string;
+  /** Run each command inside its token's work folder instead (commands that write fixed file names). */
+  runInWorkDir?: boolean;
+  /** Keep even empty work folders (a work folder holding files is always kept). */
   keepWorkDirs?: boolean;
   maxLogBytes?: number;
   /** Grace between SIGTERM and SIGKILL when a command is stopped. */
@@ -19,10 +22,12 @@ export interface CommandTaskOptions {
 
 /**
  * The standard task: run the token's command (its `input` through a shell, as the original's
- * process_task.sh, or an argv template) in a working directory of its own, and report exit code,
- * times, host and bounded logs.
+ * process_task.sh, or an argv template) in the folder the pilot was started in, with a work folder of
+ * its own named in PICAS_TOKEN_WORK_DIR, and report exit code, times, host and bounded logs.
  */
 export function commandTask(options: CommandTaskOptions): PilotHooks['processTask'] {
+  // Where the pilot was started, as the original runs `bash -c "$INPUT"` there (docs/tokens.md).
+  const runDir = options.runDir ?? process.cwd();
   return async (token: ClaimedToken, ctx: TaskContext): Promise<TaskOutcome> => {
     if (!options.argv && typeof token.input !== 'string') {
       return {
@@ -30,13 +35,15 @@ export function commandTask(options: CommandTaskOptions): PilotHooks['processTas
         failure: { message: `token ${token._id} has no command to run: its "input" is ${token.input === undefined ? 'missing' : `${Array.isArray(token.input) ? 'a list' : typeof token.input === 'object' ? 'an object' : `a ${typeof token.input}`}, not a string`} (give an argv template to picas run, or make input a command line)` },
       };
     }
-    const cwd = slotWorkDir(options.workRoot, ctx.slot, token._id);
+    const workDir = slotWorkDir(options.workRoot, ctx.slot, token._id);
+    const cwd = options.runInWorkDir ? workDir : runDir;
     let startedGroup: number | undefined;
     try {
       const result = await runCommand({
         ...(options.argv ? { argv: options.argv } : { shell: token.input as string }),
         fields: token,
         cwd,
+        workDir,
         // runCommand adds the token's variables and removes picas's secrets; the lease keeper's marker lets
         // the watchdog find the command from its first instant.
         env: { ...(options.env ?? process.env), ...ctx.commandStarting?.() },
@@ -61,7 +68,8 @@ export function commandTask(options: CommandTaskOptions): PilotHooks['processTas
       return { exitCode: result.exitCode, fields, logs };
     } finally {
       if (startedGroup !== undefined) ctx.commandEnded?.(startedGroup);
-      if (!options.keepWorkDirs) await rm(cwd, { recursive: true, force: true }).catch(() => {});
+      // Nothing a command made is deleted: only a work folder it left empty goes.
+      if (!options.keepWorkDirs) await removeEmptyWorkDir(workDir, options.workRoot).catch(() => false);
     }
   };
 }
