@@ -1,6 +1,6 @@
 import type { CouchServer } from '../couch/server.js';
-import { NotFoundError } from '../couch/errors.js';
-import { ConfigError } from './errors.js';
+import { AccountLockedError, ForbiddenError, NotFoundError } from '../couch/errors.js';
+import { ConfigError, UsersDbForbiddenError } from './errors.js';
 
 /**
  * Change a CouchDB user's own password, as the Python `picas-cli passwd` does (CouchDB 3 has no other way
@@ -15,6 +15,7 @@ export async function changeCouchPassword(couch: CouchServer, username: string, 
   try {
     doc = (await couch.request<Record<string, unknown> & { _rev?: string }>('GET', path)).body;
   } catch (err) {
+    if (err instanceof ForbiddenError && !(err instanceof AccountLockedError)) throw usersDbForbidden(couch, username, 'read');
     if (err instanceof NotFoundError) {
       throw new ConfigError(`${couch.url} has no user document for ${JSON.stringify(username)} in _users: `
         + 'only users kept in _users can change their password this way (a server admin from the server\'s own configuration cannot).');
@@ -23,6 +24,17 @@ export async function changeCouchPassword(couch: CouchServer, username: string, 
   }
   if (typeof doc._rev !== 'string') throw new ConfigError(`GET ${couch.url}${path} returned a user document without _rev; the server is not CouchDB-like.`);
   const updated = { ...doc, password: newPassword };
-  const res = await couch.request<{ ok: boolean; rev: string }>('PUT', path, { body: updated, headers: { 'if-match': doc._rev } });
-  return { rev: res.body.rev };
+  try {
+    const res = await couch.request<{ ok: boolean; rev: string }>('PUT', path, { body: updated, headers: { 'if-match': doc._rev } });
+    return { rev: res.body.rev };
+  } catch (err) {
+    if (err instanceof ForbiddenError && !(err instanceof AccountLockedError)) throw usersDbForbidden(couch, username, 'write');
+    throw err;
+  }
+}
+
+function usersDbForbidden(couch: CouchServer, username: string, verb: 'read' | 'write'): UsersDbForbiddenError {
+  return new UsersDbForbiddenError(`${couch.url} does not let ${JSON.stringify(username)} ${verb} its own user document in _users (403): `
+    + 'CouchDB 3 lets only server admins use _users unless an admin opens it (empty members in _users/_security). '
+    + 'Ask a server admin to change your password, or to allow users to change their own.');
 }

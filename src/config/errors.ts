@@ -8,3 +8,14 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * The server refused a user access to its own `_users` document (403). CouchDB 3 creates `_users` readable
+ * by server admins only, so `picas passwd` cannot work for other users unless an admin opened it.
+ */
+export class UsersDbForbiddenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsersDbForbiddenError';
+  }
+}

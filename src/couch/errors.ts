@@ -1,6 +1,7 @@
 /**
- * Typed CouchDB errors. Classification uses the HTTP status and CouchDB's `error` field only, never the
- * wording of `reason` (it differs between CouchDB versions and PouchDB).
+ * Typed CouchDB errors. Classification uses the HTTP status and CouchDB's `error` field; the wording of
+ * `reason` (it differs between CouchDB versions and PouchDB) only refines a class into a subclass with a more
+ * helpful message (a missing database, a locked account), never changes what a caller's `instanceof` sees.
  */
 export class CouchError extends Error {
   readonly status: number;
@@ -25,8 +26,22 @@ export class ConflictError extends CouchError {}
 export class NotFoundError extends CouchError {}
 /** 401: wrong or missing credentials. */
 export class UnauthorizedError extends CouchError {}
+/** 401 to a request sent without any credentials: the server wants a user name and password. */
+export class NoCredentialsError extends UnauthorizedError {}
 /** 403: authenticated, but not allowed (not a member, or a validation function refused). */
 export class ForbiddenError extends CouchError {}
+/**
+ * 403 "Account is temporarily locked": CouchDB 3.4+ locks a user name for some minutes after repeated failed
+ * logins from one address (`[chttpd_auth_lockout]`, 5 failures lock for 5 minutes by default). Every request
+ * is refused until then, also with the right password.
+ */
+export class AccountLockedError extends ForbiddenError {}
+/** 404 because the database itself does not exist (not a document or view in it). */
+export class DatabaseNotFoundError extends NotFoundError {
+  constructor(status: number, error: string, reason: string, where: string, readonly database: string) {
+    super(status, error, reason, where);
+  }
+}
 /** 412: e.g. creating a database that exists already. */
 export class PreconditionFailedError extends CouchError {}
 /** 400: a malformed request (bad document id, bad view parameters). */
@@ -71,6 +86,17 @@ export class NotCouchDBError extends Error {
 /** TLS certificate verification failed. */
 export class TlsError extends UnreachableError {}
 
+/**
+ * The URL's scheme does not match what the server speaks at that address: an `https://` URL at a port that
+ * speaks plain HTTP (`speaks: 'http'`), or an `http://` URL at a port that speaks TLS (`speaks: 'https'`).
+ */
+export class WrongSchemeError extends UnreachableError {
+  constructor(where: string, code: string, readonly origin: string, readonly speaks: 'http' | 'https') {
+    super(where, code, speaks === 'http' ? 'the server does not speak TLS at this address' : 'the server speaks TLS (https) at this address');
+    this.name = 'WrongSchemeError';
+  }
+}
+
 export function errorForStatus(status: number, error: string, reason: string, where: string): CouchError {
   switch (status) {
     case 400: return new BadRequestError(status, error, reason, where);
@@ -87,6 +113,6 @@ export function errorForStatus(status: number, error: string, reason: string, wh
 
 /** True for failures that may go away by themselves: unreachable, timeout, 5xx, 429. */
 export function isTransient(err: unknown): boolean {
-  if (err instanceof TlsError) return false;
+  if (err instanceof TlsError || err instanceof WrongSchemeError) return false;
   return err instanceof UnreachableError || err instanceof TimeoutError || err instanceof ServerError;
 }

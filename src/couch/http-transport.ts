@@ -41,10 +41,13 @@ export class TransportTimeout extends Error {
 export class HttpTransport {
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
+  private readonly target: { protocol: string; hostname: string; port: number };
   private inFlight = 0;
   private drained: (() => void) | undefined;
 
   constructor(origin: URL, options: TransportOptions) {
+    const https = origin.protocol === 'https:';
+    this.target = { protocol: origin.protocol, hostname: origin.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(origin.port) || (https ? 443 : 80) };
     const common = { keepAlive: true, maxSockets: options.connections, timeout: options.keepAliveMs, scheduling: 'lifo' as const };
     if (origin.protocol === 'https:') {
       this.agent = new HttpsAgent({ ...common, rejectUnauthorized: options.tls.verify, ...(options.tls.ca ? { ca: options.tls.ca } : {}) });
@@ -55,16 +58,21 @@ export class HttpTransport {
     }
   }
 
-  async request(url: string, options: SendOptions): Promise<RawResponse> {
+  /**
+   * One request to `path` (with its query) at the origin. The path is sent exactly as given: a URL string
+   * would be normalised first, and `/db/..` (a token whose id is `..`, even written `%2E%2E`) would become
+   * `/`, a request for another resource.
+   */
+  async request(path: string, options: SendOptions): Promise<RawResponse> {
     this.inFlight++;
     try {
-      return await this.exchange(url, options);
+      return await this.exchange(path, options);
     } finally {
       if (--this.inFlight === 0) this.drained?.();
     }
   }
 
-  private exchange(url: string, options: SendOptions): Promise<RawResponse> {
+  private exchange(path: string, options: SendOptions): Promise<RawResponse> {
     return new Promise<RawResponse>((resolve, reject) => {
       const headers: Record<string, string | number> = { ...options.headers };
       if (options.body !== undefined) headers['content-length'] = Buffer.byteLength(options.body);
@@ -89,7 +97,7 @@ export class HttpTransport {
       };
       timer = setTimeout(check, options.timeoutMs);
       const activity = () => { lastActivity = performance.now(); };
-      const req = this.send(url, { method: options.method, headers, agent: this.agent, signal: options.signal });
+      const req = this.send({ ...this.target, path, method: options.method, headers, agent: this.agent, signal: options.signal });
       req.once('error', fail);
       req.once('response', (res: IncomingMessage) => {
         phase = 'body';

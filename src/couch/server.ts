@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { HttpTransport, TransportTimeout } from './http-transport.js';
 import {
-  CouchError, NotCouchDBError, TimeoutError, TlsError, UnreachableError, errorForStatus,
+  AccountLockedError, CouchError, DatabaseNotFoundError, NoCredentialsError, NotCouchDBError, TimeoutError, TlsError,
+  UnreachableError, WrongSchemeError, errorForStatus,
 } from './errors.js';
+import { speaksTls } from './tls-probe.js';
 import { Database } from './database.js';
 import { parseJson, toJson } from './json.js';
 
@@ -24,6 +26,12 @@ export interface CouchOptions {
   tls?: { caFile?: string; ca?: string | Buffer; verify?: boolean };
   /** Keep-alive sockets per origin. */
   connections?: number;
+  /**
+   * Before the first request, make sure the server is CouchDB (GET /, a welcome with `couchdb`), so that a
+   * wrong URL fails as "not CouchDB" rather than as whatever its first answer looks like. The CLI turns it
+   * on; outages (unreachable, 5xx) are thrown as they are, and checked again on the next request.
+   */
+  verify?: boolean;
 }
 
 export interface RequestOptions {
@@ -59,13 +67,35 @@ export function encodeQuery(query: Record<string, unknown> | undefined): string 
   return s ? `?${s}` : '';
 }
 
-/** Encode a document id for a URL path; `_design/` and `_local/` keep their slash. */
+/** A document id that no request may carry: it would address another resource than a document. */
+export class InvalidDocIdError extends TypeError {
+  constructor(readonly id: string, why: string) {
+    super(`document id ${JSON.stringify(id)} ${why}`);
+    this.name = 'InvalidDocIdError';
+  }
+}
+
+/**
+ * Encode a document id as one URL path segment; `_design/` and `_local/` keep their slash. Every id the
+ * Python client may write (`.`, `..`, `/`, `%`, `?`, `#`, any Unicode) stays one segment: `encodeURIComponent`
+ * covers all but the dot segments, which are written as `%2E` (the transport sends paths unnormalised).
+ * Other ids starting with `_` are refused: `/db/_all_docs` is not a document.
+ */
 export function docPath(id: string): string {
   for (const prefix of ['_design/', '_local/']) {
-    if (id.startsWith(prefix)) return prefix + encodeURIComponent(id.slice(prefix.length));
+    if (id.startsWith(prefix) && id.length > prefix.length) return prefix + segment(id.slice(prefix.length));
   }
-  return encodeURIComponent(id);
+  if (id === '') throw new InvalidDocIdError(id, 'is empty');
+  if (id.startsWith('_')) throw new InvalidDocIdError(id, 'starts with "_", which CouchDB reserves (only _design/ and _local/ documents); it is not a token');
+  return segment(id);
 }
+
+function segment(text: string): string {
+  return text === '.' || text === '..' ? text.replace(/\./g, '%2E') : encodeURIComponent(text);
+}
+
+/** Node's error text for a TLS handshake that met plain HTTP instead. */
+const NOT_TLS = /wrong version number|packet length too long|unknown protocol|record layer failure|http request/i;
 
 const TLS_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -80,6 +110,11 @@ export class CouchServer {
   readonly timeoutMs: number;
   private readonly authHeader: string | undefined;
   private readonly transport: HttpTransport;
+  private readonly origin: URL;
+  /** The URL's path (a server behind a proxy at `https://host/couchdb`), prepended to every request. */
+  private readonly basePath: string;
+  /** Still to check that the server is CouchDB before the next request (CouchOptions.verify). */
+  private unverified: boolean;
   private closed = false;
   /** What it takes to open another client to the same server (e.g. for the pilot's watchdog); never printed. */
   readonly #reconnect: CouchOptions;
@@ -102,6 +137,9 @@ export class CouchServer {
     parsed.username = '';
     parsed.password = '';
     this.url = parsed.toString().replace(/\/+$/, '');
+    this.origin = new URL(parsed.origin);
+    this.basePath = parsed.pathname.replace(/\/+$/, '');
+    this.unverified = options.verify === true;
     this.username = username;
     this.authHeader = username !== undefined
       ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`
@@ -155,16 +193,17 @@ export class CouchServer {
       headers['content-type'] = 'application/json';
     }
     const timeout = options.timeoutMs ?? this.timeoutMs;
+    if (this.unverified && path !== '/') await this.verify(options.signal);
     const sentAt = performance.now();
     let res;
     this.stats.requests++;
     if (body) this.stats.bytesOut += Buffer.byteLength(body);
     try {
-      res = await this.transport.request(`${this.url}${path}${encodeQuery(options.query)}`, {
+      res = await this.transport.request(`${this.basePath}${path}${encodeQuery(options.query)}`, {
         method, headers, body, timeoutMs: timeout, signal: options.signal,
       });
     } catch (err) {
-      throw this.transportError(err, where, timeout);
+      throw await this.transportError(err, where, timeout);
     }
     const raw = res.body;
     this.stats.bytesIn += raw.length;
@@ -180,37 +219,81 @@ export class CouchServer {
       if (method === 'HEAD') return { status: res.statusCode, headers: res.headers, body: undefined as T };
       return { status: res.statusCode, headers: res.headers, body: parseAnswer<T>(raw, contentType, where, res.statusCode) };
     }
-    let error = 'unknown_error';
-    let reason = '';
-    if (raw.length && /json/.test(contentType)) {
-      try {
-        const parsed = JSON.parse(raw.toString('utf8'));
-        error = typeof parsed.error === 'string' ? parsed.error : error;
-        reason = typeof parsed.reason === 'string' ? parsed.reason : '';
-      } catch { /* keep the defaults */ }
-    } else if (method !== 'HEAD' && res.statusCode !== 401 && res.statusCode < 500 && res.statusCode !== 404) {
-      throw new NotCouchDBError(where, `HTTP ${res.statusCode} with ${contentType || 'no content type'}`);
-    } else {
-      error = statusName(res.statusCode);
-    }
-    throw errorForStatus(res.statusCode, error, reason, where);
+    throw this.statusError(res.statusCode, raw, contentType, method, path, where);
   }
 
-  private transportError(err: unknown, where: string, timeout: number): Error {
+  /**
+   * The error for a non-2xx answer. CouchDB answers errors as `{"error": ..., "reason": ...}` (whatever the
+   * content type says: some servers label it text/plain), so an answer that is not, where a body was sent,
+   * came from something else: a web server at the wrong URL (not CouchDB), or a proxy in front of CouchDB
+   * whose 502/503/504 page means an outage.
+   */
+  private statusError(status: number, raw: Buffer, contentType: string, method: string, path: string, where: string): Error {
+    const answer = couchErrorBody(raw);
+    const outage = status === 429 || (status >= 500 && status !== 501);
+    let error: string;
+    let reason = '';
+    if (answer) {
+      ({ error, reason } = answer);
+    } else if (method === 'HEAD' || raw.length === 0) {
+      // Nothing to judge by but the content type: CouchDB never answers with a web page.
+      if (/html/i.test(contentType) && !outage && status !== 401) {
+        throw new NotCouchDBError(where, `HTTP ${status} with ${contentType}`);
+      }
+      error = statusName(status);
+    } else if (outage || status === 401) {
+      // A proxy's error page (an outage), or a proxy asking for its own credentials.
+      error = statusName(status);
+      reason = `a ${describeBody(contentType)} answer, not CouchDB's: a proxy in front of it?`;
+    } else {
+      throw new NotCouchDBError(where, `HTTP ${status} ${describeBody(contentType)} answer where CouchDB answers JSON`);
+    }
+    if (status === 401 && !this.authHeader) return new NoCredentialsError(status, error, reason, where);
+    if (status === 403 && /temporarily locked|account is locked/i.test(reason)) return new AccountLockedError(status, error, reason, where);
+    if (status === 404 && /no_db_file|database does not exist/i.test(reason)) {
+      const db = decodeURIComponent(path.split('?')[0]!.split('/')[1] ?? '');
+      return new DatabaseNotFoundError(status, error, reason, where, db);
+    }
+    return errorForStatus(status, error, reason, where);
+  }
+
+  /** GET / once: a server whose welcome is not CouchDB's is named as such before any other request. */
+  private async verify(signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await this.welcome(signal);
+    } catch (err) {
+      // Not CouchDB, an outage (checked again next time) or refused credentials: said as they are.
+      if (err instanceof NotCouchDBError || err instanceof UnreachableError || err instanceof TimeoutError) throw err;
+      if (err instanceof CouchError && (err.status === 401 || err.status === 403 || err.status === 429 || err.status >= 500)) throw err;
+      // Anything else (a proxy that only lets database paths through): no verdict; the requests themselves tell.
+    }
+    this.unverified = false;
+  }
+
+  private async transportError(err: unknown, where: string, timeout: number): Promise<Error> {
     if (err instanceof CouchError) return err;
     const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string; message?: string } };
     const code = e.code ?? e.cause?.code ?? e.name ?? 'ERROR';
     if (err instanceof TransportTimeout) return new TimeoutError(where, timeout);
     if (e.name === 'AbortError' || code === 'ABORT_ERR') return err as Error;
+    const https = this.origin.protocol === 'https:';
+    if (https && NOT_TLS.test(e.message ?? '')) return new WrongSchemeError(where, code, this.origin.origin, 'http');
     if (TLS_CODES.has(code) || /certificate|ssl|tls/i.test(e.message ?? '')) {
-      return new TlsError(where, code, e.message ?? '');
+      return new TlsError(where, code, (e.message ?? '').split('\n')[0]!.trim());
+    }
+    // A TLS port closes on (or answers with non-HTTP bytes to) a plain request: ask it for a handshake.
+    if (!https && (code === 'ECONNRESET' || code.startsWith('HPE_'))) {
+      const port = Number(this.origin.port) || 80;
+      if (await speaksTls(this.origin.hostname.replace(/^\[(.*)\]$/, '$1'), port, Math.min(timeout, 5_000))) {
+        return new WrongSchemeError(where, code, this.origin.origin, 'https');
+      }
     }
     return new UnreachableError(where, code, code === 'ECONNREFUSED' ? 'nothing listens there' : (e.message ?? ''));
   }
 
   /** GET / : the server's welcome object. Throws NotCouchDBError when it is not CouchDB-like. */
-  async welcome(): Promise<{ couchdb: string; version?: string; vendor?: unknown }> {
-    const res = await this.request<any>('GET', '/');
+  async welcome(signal?: AbortSignal): Promise<{ couchdb: string; version?: string; vendor?: unknown }> {
+    const res = await this.request<any>('GET', '/', { signal });
     if (!res.body || typeof res.body !== 'object' || !('couchdb' in res.body)) {
       throw new NotCouchDBError(`GET ${this.url}/`, 'no "couchdb" field in the welcome object');
     }
@@ -239,6 +322,23 @@ function parseAnswer<T>(raw: Buffer, contentType: string, where: string, status:
   } catch {
     throw new NotCouchDBError(where, `HTTP ${status} answer is not JSON (${contentType || 'no content type'})`);
   }
+}
+
+/** `{error, reason}` of a CouchDB error answer, or undefined when the body is not one. */
+function couchErrorBody(raw: Buffer): { error: string; reason: string } | undefined {
+  if (raw.length === 0 || raw.length > 65_536) return undefined;
+  try {
+    const parsed = JSON.parse(raw.toString('utf8')) as { error?: unknown; reason?: unknown } | null;
+    if (!parsed || typeof parsed !== 'object' || typeof parsed.error !== 'string') return undefined;
+    return { error: parsed.error, reason: typeof parsed.reason === 'string' ? parsed.reason : '' };
+  } catch {
+    return undefined;
+  }
+}
+
+function describeBody(contentType: string): string {
+  const type = contentType.split(';')[0]!.trim();
+  return type ? (/html/i.test(type) ? 'web page (HTML)' : type) : 'untyped';
 }
 
 function statusName(status: number): string {

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testServer, useTestDb } from '../helpers/couch.js';
-import { ConflictError, NotFoundError, PreconditionFailedError, BadRequestError } from '../../src/couch/errors.js';
+import { ConflictError, NotFoundError, PreconditionFailedError } from '../../src/couch/errors.js';
 import { inlineAttachment } from '../../src/couch/database.js';
+import { InvalidDocIdError } from '../../src/couch/server.js';
 
 const ctx = useTestDb('database');
 
@@ -132,8 +133,12 @@ test('_changes: normal feed, since an opaque sequence, doc_ids filter, longpoll 
   assert.equal(poll.results.length, 0);
 });
 
-test('a bad document id gives a typed 400/404, never a crash', async () => {
-  await assert.rejects(ctx.db.put({ _id: '_bad', x: 1 }), (e: unknown) => e instanceof BadRequestError || e instanceof NotFoundError);
+test('a reserved document id is refused before any request, never read as another resource', async () => {
+  const before = ctx.couch.stats.requests;
+  await assert.rejects(ctx.db.put({ _id: '_bad', x: 1 }), InvalidDocIdError);
+  await assert.rejects(ctx.db.get('_all_docs'), /document id "_all_docs" starts with "_"/);
+  await assert.rejects(ctx.db.get(''), /document id "" is empty/);
+  assert.equal(ctx.couch.stats.requests, before);
 });
 
 test('a closed client refuses further requests instead of opening new connections', async () => {

@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testServer } from '../helpers/couch.js';
+import { createTestUser } from '../helpers/test-user.js';
 import { closedPortUrl, cuttingServer, htmlServer, silentServer } from '../helpers/misbehaving.js';
 import { CouchServer } from '../../src/couch/server.js';
 import {
@@ -13,12 +14,18 @@ after(async () => { for (const c of clients) await c.close(); });
 
 test('401: wrong password is an UnauthorizedError and the message never shows the password', async () => {
   const s = await testServer();
-  const c = client({ url: s.url, username: s.username, password: 'wrong-secret-123' });
-  const err = await c.allDbs().catch((e) => e);
-  assert.ok(err instanceof UnauthorizedError, String(err));
-  assert.equal(err.status, 401);
-  assert.equal(err.error, 'unauthorized');
-  assert.ok(!err.message.includes('wrong-secret-123'));
+  // A user of the test's own: a wrong password for the admin would lock it on real CouchDB.
+  const user = await createTestUser(s, { label: 'errors' });
+  try {
+    const c = client({ url: s.url, username: user.username, password: 'wrong-secret-123' });
+    const err = await c.allDbs().catch((e) => e);
+    assert.ok(err instanceof UnauthorizedError, String(err));
+    assert.equal(err.status, 401);
+    assert.equal(err.error, 'unauthorized');
+    assert.ok(!err.message.includes('wrong-secret-123'));
+  } finally {
+    await user.remove();
+  }
 });
 
 test('credentials in the URL are used, and kept out of url and messages', async () => {

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { useTestDb, type TestServer } from '../helpers/couch.js';
 import { cliEnv, spawnCli, runCli, tempDir, waitFor } from '../helpers/cli.js';
 import { htmlServer } from '../helpers/misbehaving.js';
+import { createTestUser } from '../helpers/test-user.js';
 import { countStates, ensureDesignDocs, newToken, logAttachmentNames, type Token } from '../../src/tokens/index.js';
 import { readExecutions } from './records.js';
 import { recordingDb, assertNoTrace } from './scenario.js';
@@ -148,12 +149,18 @@ test('the database deleted mid-run: the pilot ends with a clear line and exit co
 });
 
 test('wrong credentials: exit 5 with one clear line', { timeout: 60_000 }, async () => {
-  const env = cliEnv({ ...ctx.server, password: 'not-the-password' } as TestServer, { PICAS_DATABASE: ctx.db.name });
-  const r = await runCli(['run', '--work-dir', tempDir('creds')], env, { timeoutMs: 30_000 });
-  assert.equal(r.code, 5, r.stderr);
-  assertNoTrace(r.stderr);
-  assert.match(r.stderr, /wrong user name or password/);
-  assert.equal(r.stderr.trim().split('\n').length, 1);
+  // A user of the test's own: a wrong password for the admin would lock it on real CouchDB.
+  const user = await createTestUser(ctx.server, { label: 'faults' });
+  try {
+    const env = cliEnv({ ...ctx.server, username: user.username, password: 'not-the-password' } as TestServer, { PICAS_DATABASE: ctx.db.name });
+    const r = await runCli(['run', '--work-dir', tempDir('creds')], env, { timeoutMs: 30_000 });
+    assert.equal(r.code, 5, r.stderr);
+    assertNoTrace(r.stderr);
+    assert.match(r.stderr, /wrong user name or password/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  } finally {
+    await user.remove();
+  }
 });
 
 test('a server that is not CouchDB: exit 4 with one clear line', { timeout: 60_000 }, async () => {

@@ -9,6 +9,7 @@ import { countStates } from '../../src/tokens/status.js';
 import { newToken } from '../../src/tokens/token.js';
 import { loadPythonDb } from '../compat/fixture.js';
 import { runCliOn } from '../helpers/cli.js';
+import { createTestUser } from '../helpers/test-user.js';
 
 let server: TestServer;
 let couch: CouchServer;
@@ -110,21 +111,31 @@ test('picas export: JSON lines to stdout, CSV to a file, a folder of logs', asyn
 
 test('picas users: set members and admins, show them', async () => {
   const db = await freshDb();
+  // CouchDB 3 creates databases admin-only (`_admin` in both roles lists); what picas is not told to change
+  // (here the admins' roles) stays as it was.
+  const keptAdminRoles = (await couch.db(db).getSecurity()).admins?.roles ?? [];
   const set = await runCliOn(server, ['users', '--members', 'alice, bob', '--member-roles', 'picas', '--admins', 'carol', '--json', '--database', db]);
   assert.equal(set.code, 0, set.stderr);
-  assert.deepEqual(JSON.parse(set.stdout), { admins: { names: ['carol'], roles: [] }, members: { names: ['alice', 'bob'], roles: ['picas'] } });
+  assert.deepEqual(JSON.parse(set.stdout), { admins: { names: ['carol'], roles: keptAdminRoles }, members: { names: ['alice', 'bob'], roles: ['picas'] } });
   assert.deepEqual((await couch.db(db).getSecurity()).members, { names: ['alice', 'bob'], roles: ['picas'] });
   const show = await runCliOn(server, ['users', '--database', db]);
-  assert.match(show.stdout, /members: names alice, bob; roles picas\nadmins:  names carol; roles -/);
+  assert.match(show.stdout, new RegExp(`members: names alice, bob; roles picas\nadmins:  names carol; roles ${keptAdminRoles.length ? keptAdminRoles.join(', ') : '-'}`));
   await couch.db(db).setSecurity({});
 });
 
 test('a wrong password: reset, delete, export and users fail with exit 5 and one line', async () => {
   const db = await freshDb();
-  for (const args of [['reset', 'error'], ['delete', 'done'], ['export'], ['users']]) {
-    const r = await runCliOn(server, [...args, '--database', db], { password: 'wrong-password' });
-    assert.equal(r.code, 5, `${args[0]}: ${r.stderr}`);
-    assert.match(r.stderr, /^picas: .*wrong user name or password \(401\)/);
-    assert.equal(r.stderr.trim().split('\n').length, 1);
+  // A user of the test's own, made a member: a wrong password for the admin would lock it on real CouchDB.
+  const user = await createTestUser(server, { label: 'maint', members: [db] });
+  try {
+    for (const args of [['reset', 'error'], ['delete', 'done'], ['export'], ['users']]) {
+      const r = await runCliOn(server, [...args, '--database', db], { password: 'wrong-password', env: { PICAS_USERNAME: user.username } });
+      assert.equal(r.code, 5, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /^picas: .*wrong user name or password \(401\)/);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    }
+    assert.deepEqual(await countStates(couch.db(db)), { todo: 4, locked: 1, done: 3, error: 2 }, 'nothing changed');
+  } finally {
+    await user.remove();
   }
 });

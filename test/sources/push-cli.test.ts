@@ -8,6 +8,7 @@ import { countStates } from '../../src/tokens/status.js';
 import type { Token } from '../../src/tokens/token.js';
 import { progressReporter } from '../../src/sources/progress.js';
 import { runCliOn, runCliOnTty, tempDir } from '../helpers/cli.js';
+import { createTestUser } from '../helpers/test-user.js';
 
 let server: TestServer;
 let couch: CouchServer;
@@ -86,11 +87,19 @@ test('a missing file, a bad --format and an empty command are one-line errors', 
   assert.match(nothing.stderr, /nothing to push: give a file/);
 });
 
-test('a wrong password fails with the authentication exit code and a clear line', async (t) => {
-  if (!server.owned && !server.username) { t.skip('the external server has no credentials to get wrong'); return; }
-  const r = await runCliOn(server, ['push', join(ROOT, 'examples/quick/quickExample.txt'), '--database', dbName()], { password: 'not-the-password' });
-  assert.equal(r.code, 5, r.stderr);
-  assert.match(r.stderr, /wrong user name or password \(401\)/);
+test('a wrong password fails with the authentication exit code and a clear line', async () => {
+  // A user of the test's own: a wrong password for the admin would lock it on real CouchDB.
+  const user = await createTestUser(server, { label: 'push' });
+  try {
+    const db = dbName();
+    const r = await runCliOn(server, ['push', join(ROOT, 'examples/quick/quickExample.txt'), '--database', db], { password: 'not-the-password', env: { PICAS_USERNAME: user.username } });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /wrong user name or password \(401\)/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.equal(await couch.db(db).exists(), false, 'nothing was created');
+  } finally {
+    await user.remove();
+  }
 });
 
 test('progress: a redrawn bar on a terminal, plain lines otherwise', () => {
