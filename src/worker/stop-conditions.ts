@@ -32,7 +32,8 @@ export class StopConditions {
 
   constructor(private readonly options: StopConditionsOptions) {
     this.startedAt = this.now();
-    options.drain?.addEventListener('abort', () => this.startDrain('asked by signal'), { once: true });
+    if (options.drain?.aborted) this.startDrain('asked by signal');
+    else options.drain?.addEventListener('abort', () => this.startDrain('asked by signal'), { once: true });
   }
 
   private now(): number {
