@@ -1,59 +1,84 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
-import { userOf } from './auth-front.js';
+import type { NextFunction, Request, Response } from 'express';
+import { createRequire } from 'node:module';
+import { authMethodOf, userOf } from './auth-front.js';
 import { handleChanges } from './changes.js';
 import { DB_NAME, openExisting } from './databases.js';
+import type { DbInfo } from './db-info.js';
+import { routeDb } from './db-routes.js';
+import { absoluteUrl } from './documents.js';
+import { BodyError, readJson } from './json-body.js';
 import { sendError, sendJson } from './reply.js';
 import { SecurityValidationError, isDbAdmin, isMember, type SecurityStore } from './security.js';
+import { uuids } from './server-routes.js';
+import type { SessionKeeper } from './session.js';
 import { isServerAdmin, type UserDirectory } from './users.js';
+import type { ValidatorCache } from './validate-doc-update.js';
+import type { RevsLimits } from './revs-limit.js';
 
-/** JSON bodies we must read before express-pouchdb does (it skips a body already parsed). */
-const readJson = express.json({ limit: '256mb', type: () => true, strict: false });
-
-function parseBody(req: Request, res: Response): Promise<boolean> {
-  return new Promise((resolve) => {
-    readJson(req, res, (err?: unknown) => {
-      if (err) {
-        const e = err as { status?: number; message?: string };
-        sendError(res, e.status === 413 ? 413 : 400, e.status === 413 ? 'too_large' : 'bad_request', e.message ?? 'invalid JSON');
-        resolve(false);
-      } else resolve(true);
-    });
-  });
-}
+const require = createRequire(import.meta.url);
+const cleanFilename = require('express-pouchdb/lib/clean-filename.js') as (name: string) => string;
 
 const FORBIDDEN_DB = 'You are not allowed to access this db.';
+const NOT_ADMIN = 'You are not a server admin.';
+const NOT_DB_ADMIN = 'You are not a db or server admin.';
+const ILLEGAL_NAME = (db: string) => `Name: '${db}'. Only lowercase characters (a-z), digits (0-9), and any of the characters _, $, (, ), +, -, and / are allowed. Must begin with a letter.`;
+/** Server endpoints and the methods they take (CouchDB answers others with 405). */
+const SERVER_METHODS: Record<string, string[]> = { _all_dbs: ['GET', 'HEAD'], _uuids: ['GET'], _active_tasks: ['GET'], _membership: ['GET'] };
+const SYSTEM_DBS = new Set(['_users', '_replicator', '_global_changes']);
+
+export interface AccessDeps {
+  Pouch: any;
+  users: UserDirectory;
+  security: SecurityStore;
+  sessions: SessionKeeper;
+  validators: ValidatorCache;
+  info: DbInfo;
+  revsLimits: RevsLimits;
+}
 
 /**
- * Who may do what, as on CouchDB 3, before express-pouchdb sees a request (it checks nothing in the mode
- * we run it in): server-level routes are for the server admin (`/_session` for anyone signed in);
- * creating and deleting databases is for the server admin; a database is for its members and admins per
- * its `_security` (admins only while `members` lists nobody); design documents, `_security`, compaction
- * are for database admins, since PouchDB runs design-document code inside this process unsandboxed.
- * Also serves the routes we answer ourselves: `/_session`, `/_users`, `/<db>/_security`, `/<db>/_changes`.
+ * Who may do what, as on CouchDB 3, and the routes we answer ourselves. Anonymous requests reach `/`,
+ * `/_up`, `/_session` and `/_uuids` only (401 elsewhere). Server-level routes are for the server admin;
+ * creating and deleting databases too; a database is for its members and admins per its `_security`
+ * (admins only by default, as CouchDB 3 creates it); design documents, `_security` and compaction are for
+ * database admins, since PouchDB runs design-document code inside this process unsandboxed. The routes of
+ * a database go to db-routes.ts; what it does not answer goes on to express-pouchdb.
  */
-export function accessControl(deps: { Pouch: any; users: UserDirectory; security: SecurityStore }) {
-  const { Pouch, users, security } = deps;
+export function accessControl(deps: AccessDeps) {
+  const { Pouch, users, security, sessions } = deps;
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const user = userOf(req);
-      if (!user) return next(); // GET /: public
-      const parts = req.path.split('/').slice(1).map((p) => safeDecode(p));
+      const rawParts = req.path.split('/').slice(1);
+      const parts = rawParts.map((p) => safeDecode(p));
       if (parts.some((p) => p === undefined)) return sendError(res, 400, 'bad_request', 'Malformed percent-encoding in the path.');
       const [first = '', ...restParts] = parts as string[];
       const rest = restParts.join('/');
+
+      if (first === '_session' && restParts.length === 0) return await sessions.handle(req, res, user, authMethodOf(req));
+      if (first === '_uuids' && restParts.length === 0) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'method_not_allowed', 'Only GET allowed');
+        return uuids(req, res);
+      }
+      if (!user) {
+        if (first.startsWith('_') || first === '') return sendError(res, 401, 'unauthorized', 'Authentication required.');
+        return sendError(res, 401, 'unauthorized', 'You are not authorized to access this db.');
+      }
       const admin = isServerAdmin(user);
 
-      if (first === '_session') {
-        if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'method_not_allowed', 'Only GET is supported on /_session (use HTTP Basic auth).');
-        return sendJson(res, 200, { ok: true, userCtx: user, info: { authentication_handlers: ['default'], authenticated: 'default' } });
-      }
       if (first === '_users') {
-        if (req.method === 'PUT' && !(await parseBody(req, res))) return;
+        if (req.method === 'PUT') await readJson(req);
         return await users.handle(req, res, user, rest);
       }
       if (first.startsWith('_') || first === '') {
-        if (!admin) return sendError(res, 403, 'forbidden', 'You are not a server admin.');
-        if (first === '_all_dbs' && restParts.length === 0 && req.method === 'GET') {
+        if (restParts.length === 0 && !SYSTEM_DBS.has(first) && !(first in SERVER_METHODS) && (req.method === 'PUT' || req.method === 'DELETE')) {
+          if (!admin) return sendError(res, 401, 'unauthorized', NOT_ADMIN);
+          return sendError(res, 400, 'illegal_database_name', ILLEGAL_NAME(first));
+        }
+        const allowed = restParts.length === 0 ? SERVER_METHODS[first] : undefined;
+        if (allowed && !allowed.includes(req.method)) return sendError(res, 405, 'method_not_allowed', `Only ${allowed.join(',')} allowed`);
+        if (!admin) return sendError(res, 401, 'unauthorized', NOT_ADMIN);
+        if (first === '_all_dbs' && restParts.length === 0) {
           // Our internal databases are PouchDB databases too: list only names a user can have made.
           const names = ((await Pouch.allDbs()) as string[]).filter((n) => DB_NAME.test(n));
           return sendJson(res, 200, ['_users', ...names].sort());
@@ -63,13 +88,22 @@ export function accessControl(deps: { Pouch: any; users: UserDirectory; security
 
       const db = first;
       if (restParts.length === 0 && (req.method === 'PUT' || req.method === 'DELETE')) {
-        if (!admin) return sendError(res, 403, 'forbidden', 'Only server admins may create or delete databases.');
-        if (req.method === 'PUT' && !DB_NAME.test(db)) {
-          return sendError(res, 400, 'illegal_database_name', `Name: '${db}'. Only lowercase characters (a-z), digits (0-9), and any of the characters _, $, (, ), +, -, and / are allowed. Must begin with a letter.`);
+        if (!admin) return sendError(res, 401, 'unauthorized', NOT_ADMIN);
+        if (req.method === 'PUT' && !DB_NAME.test(db)) return sendError(res, 400, 'illegal_database_name', ILLEGAL_NAME(db));
+        const exists = await openExisting(Pouch, db);
+        const forget = async () => { await security.forget(db); deps.info.forget(db); deps.validators.forget(db); await deps.revsLimits.forget(db); };
+        if (req.method === 'PUT') {
+          // A database created under a used name must not inherit the old one's members.
+          if (!exists) {
+            await forget();
+            // express-pouchdb creates it; the Location names the database as the request did (with %2F).
+            (res as any).location = () => res;
+            res.setHeader('Location', absoluteUrl(req, `/${encodeURIComponent(db)}`));
+          }
+          return next();
         }
-        // A database created under a used name must not inherit the old one's members.
-        if (req.method === 'PUT' && !(await openExisting(Pouch, db))) await security.forget(db);
-        if (req.method === 'DELETE') res.once('finish', () => { if (res.statusCode === 200) void security.forget(db); });
+        if (req.query.rev === undefined && !exists) return sendError(res, 404, 'not_found', 'Database does not exist.');
+        res.once('finish', () => { if (res.statusCode === 200) void forget(); });
         return next();
       }
 
@@ -80,12 +114,11 @@ export function accessControl(deps: { Pouch: any; users: UserDirectory; security
 
       if (section === '_security' && restParts.length === 1) {
         if (!(await openExisting(Pouch, db))) return sendError(res, 404, 'not_found', 'Database does not exist.');
-        if (req.method === 'GET' || req.method === 'HEAD') return sendJson(res, 200, sec);
-        if (req.method !== 'PUT') return sendError(res, 405, 'method_not_allowed', 'Only GET and PUT are allowed on _security.');
-        if (!dbAdmin) return sendError(res, 403, 'forbidden', 'Only database admins may change _security.');
-        if (!(await parseBody(req, res))) return;
+        if (req.method === 'GET' || req.method === 'HEAD') return sendJson(res, 200, await security.getRaw(db));
+        if (req.method !== 'PUT') return sendError(res, 405, 'method_not_allowed', 'Only GET,PUT allowed');
+        if (!dbAdmin) return sendError(res, 403, 'forbidden', NOT_DB_ADMIN);
         try {
-          await security.put(db, req.body);
+          await security.put(db, await readJson(req));
         } catch (err) {
           if (err instanceof SecurityValidationError) return sendError(res, 400, 'bad_request', err.message);
           throw err;
@@ -93,23 +126,24 @@ export function accessControl(deps: { Pouch: any; users: UserDirectory; security
         return sendJson(res, 200, { ok: true });
       }
       if (section === '_changes' && restParts.length === 1) {
-        if (req.method !== 'GET' && req.method !== 'POST') return sendError(res, 405, 'method_not_allowed', 'Only GET and POST are allowed on _changes.');
-        if (req.method === 'POST' && !(await parseBody(req, res))) return;
+        if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'HEAD') return sendError(res, 405, 'method_not_allowed', 'Only GET,HEAD,POST allowed');
+        if (req.method === 'POST') await readJson(req);
         const pouch = await openExisting(Pouch, db);
         if (!pouch) return sendError(res, 404, 'not_found', 'Database does not exist.');
         return await handleChanges(req, res, pouch);
       }
       if (section === '_temp_view') return sendError(res, 410, 'gone', 'Temporary views are not supported (as in CouchDB 3): put the view in a design document.');
-      if ((section === '_compact' || section === '_view_cleanup') && !dbAdmin) {
-        return sendError(res, 403, 'forbidden', 'Only database admins may compact or clean up views.');
+      if ((section === '_compact' || section === '_view_cleanup' || section === '_revs_limit') && req.method !== 'GET' && !dbAdmin) {
+        return sendError(res, 403, 'forbidden', NOT_DB_ADMIN);
       }
-      if (!dbAdmin && (await writesDesignDoc(req, res, restParts))) {
-        if (!res.headersSent) sendError(res, 403, 'forbidden', 'Only database admins may write design documents.');
-        return;
-      }
-      if (res.headersSent) return;
-      next();
+      if (!dbAdmin && (await writesDesignDoc(req, restParts))) return sendError(res, 403, 'forbidden', NOT_DB_ADMIN);
+      const opened = await openExisting(Pouch, db);
+      if (!opened) return sendError(res, 404, 'not_found', 'Database does not exist.');
+      const pouch = await deps.revsLimits.instance(db, cleanFilename(db), opened);
+      if (section === '_revs_limit' && restParts.length === 1) return await deps.revsLimits.handle(req, res, db, cleanFilename(db), pouch);
+      return await routeDb({ req, res, dbName: db, db: pouch, user, sec, dbAdmin, validators: deps.validators }, restParts, rawParts.slice(1), deps.info, cleanFilename(db), next);
     } catch (err) {
+      if (err instanceof BodyError && !res.headersSent) return sendError(res, err.status, err.error, err.message);
       next(err);
     }
   };
@@ -124,9 +158,9 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Does this request create, change or delete a design document? By path (`_design/x`, also when its
  * slash is percent-encoded), by COPY destination, or by the `_id`s in a POST body (`POST /db`,
- * `_bulk_docs`). Queries of a design document's views are reads, whatever their method.
+ * `_bulk_docs`), or by creating a Mango index. Queries of a design document's views are reads.
  */
-async function writesDesignDoc(req: Request, res: Response, restParts: string[]): Promise<boolean> {
+async function writesDesignDoc(req: Request, restParts: string[]): Promise<boolean> {
   const id = restParts.join('/');
   if (id.startsWith('_design/')) {
     const isViewQuery = restParts[2] === '_view' || restParts[2] === '_info';
@@ -140,8 +174,8 @@ async function writesDesignDoc(req: Request, res: Response, restParts: string[])
   }
   if (req.method !== 'POST') return false;
   if (restParts.length === 0 || (restParts.length === 1 && restParts[0] === '_bulk_docs')) {
-    if (!(await parseBody(req, res))) return true;
-    const body = req.body as any;
+    let body: any;
+    try { body = await readJson(req); } catch { return false; } // the route answers the bad body
     const docs: unknown[] = restParts.length === 0 ? [body] : Array.isArray(body?.docs) ? body.docs : [];
     return docs.some((d) => typeof (d as any)?._id === 'string' && (d as any)._id.startsWith('_design/'));
   }

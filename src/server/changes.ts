@@ -31,8 +31,8 @@ export async function handleChanges(req: Request, res: Response, db: any): Promi
     return sendJson(res, 200, result);
   }
   if (feed === 'longpoll') return longpoll(req, res, db, opts, timeoutMs, heartbeatMs);
-  if (feed === 'continuous') return continuous(req, res, db, opts, req.query.timeout !== undefined || !heartbeatMs ? timeoutMs : 0, heartbeatMs);
-  return sendError(res, 400, 'bad_request', `Unsupported feed "${feed}": use normal, longpoll or continuous.`);
+  if (feed === 'continuous' || feed === 'live') return continuous(req, res, db, opts, req.query.timeout !== undefined || !heartbeatMs ? timeoutMs : 0, heartbeatMs);
+  return sendError(res, 400, 'bad_request', 'Supported `feed` types: normal, continuous, live, longpoll, eventsource');
 }
 
 function clampMs(v: unknown, fallback: number): number {
@@ -95,6 +95,10 @@ async function changesOptions(req: Request, db: any): Promise<Record<string, unk
     opts.view = view;
     return opts;
   }
+  if (filter === '_design') {
+    opts.filter = (doc: { _id?: string }) => typeof doc._id === 'string' && doc._id.startsWith('_design/');
+    return opts;
+  }
   if (filter.startsWith('_')) throw new ChangesRequestError(400, 'bad_request', `Unknown builtin filter ${filter}.`);
   const [ddoc, name, ...more] = filter.split('/');
   if (!ddoc || !name || more.length) throw new ChangesRequestError(400, 'bad_request', 'filter parameter must be of the form `designname/filtername`.');
@@ -120,10 +124,24 @@ async function designDoc(db: any, name: string): Promise<any> {
 }
 
 /** One non-live query. PouchDB also emits 'error' on the returned object: listen, or Node throws it. */
-function runOnce(db: any, opts: Record<string, unknown>): Promise<{ results: unknown[]; last_seq: unknown }> {
+function changesOnce(db: any, opts: Record<string, unknown>): Promise<{ results: unknown[]; last_seq: unknown }> {
   const feed = db.changes({ ...opts, live: false });
   feed.on('error', () => { /* the promise rejects with the same error */ });
   return feed.then((r: any) => ({ results: r.results, last_seq: r.last_seq }));
+}
+
+/**
+ * One non-live query with CouchDB's `pending`: the changes after `last_seq`. They are counted (one more
+ * query) only when a `limit` cut the answer short; otherwise there are none.
+ */
+async function runOnce(db: any, opts: Record<string, unknown>): Promise<{ results: unknown[]; last_seq: unknown; pending: number }> {
+  const first = await changesOnce(db, opts);
+  let pending = 0;
+  if (typeof opts.limit === 'number' && first.results.length >= opts.limit && !opts.descending) {
+    const { limit: _l, include_docs: _d, since: _s, ...rest } = opts;
+    pending = (await changesOnce(db, { ...rest, include_docs: false, since: first.last_seq })).results.length;
+  }
+  return { ...first, pending };
 }
 
 /** A live PouchDB feed from `since`, calling `onChange` per change; returns a cancel function. */
@@ -178,9 +196,9 @@ async function longpoll(req: Request, res: Response, db: any, opts: Record<strin
   if (first.results.length > 0) return sendJson(res, 200, first);
   res.status(200).type('application/json');
   const answer = new OpenAnswer(req, res, heartbeatMs);
-  const nothing = () => ({ results: [], last_seq: first.last_seq });
+  const nothing = () => ({ results: [], last_seq: first.last_seq, pending: 0 });
   answer.limit(timeoutMs, nothing);
-  answer.cancelFeed = live(db, opts, first.last_seq, (c) => answer.end({ results: [c], last_seq: c.seq }), (err) => {
+  answer.cancelFeed = live(db, opts, first.last_seq, (c) => answer.end({ results: [c], last_seq: c.seq, pending: 0 }), (err) => {
     if (answer.ended) return;
     if (!res.headersSent) { answer.end(); sendPouchError(res, err); return; }
     answer.end(nothing());
@@ -199,7 +217,7 @@ async function continuous(req: Request, res: Response, db: any, opts: Record<str
   const limit = typeof opts.limit === 'number' ? opts.limit : Infinity;
   let sent = first.results.length;
   const answer = new OpenAnswer(req, res, heartbeatMs);
-  const lastLine = () => ({ last_seq: lastSeq });
+  const lastLine = () => ({ last_seq: lastSeq, pending: 0 });
   // The time limit of a continuous feed counts from the last change sent.
   const arm = () => { if (timeoutMs > 0) answer.limit(timeoutMs, lastLine); };
   arm();

@@ -8,8 +8,19 @@ import expressPouchDB from 'express-pouchdb';
 import PouchDB from 'pouchdb-node';
 import { accessControl } from './access.js';
 import { authFront } from './auth-front.js';
-import { welcome } from './welcome.js';
+import { serverUuid, welcome } from './welcome.js';
 import { viewUpdateParam } from './view-update-param.js';
+import { bigintOutput } from './json-body.js';
+import { DbInfo } from './db-info.js';
+import { pouchFixups } from './pouch-fixups.js';
+import { SessionKeeper } from './session.js';
+import { ValidatorCache } from './validate-doc-update.js';
+import { RevsLimits } from './revs-limit.js';
+import { dropIndexesOlderThanIcuKeys } from './icu-collation.js';
+import { createRequire } from 'node:module';
+
+// pouchdb-find ships no type declarations.
+const PouchFind = createRequire(import.meta.url)('pouchdb-find') as unknown;
 import { openInternalStore } from './internal-store.js';
 import { errorHandler, guardProcess, guardRequests } from './request-guard.js';
 import { SecurityStore } from './security.js';
@@ -49,7 +60,9 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   if (!options.admin.username || !options.admin.password) throw new Error('the embedded server needs an admin user name and password');
   guardProcess(log);
   installSharedViewContexts();
+  dropIndexesOlderThanIcuKeys(dataDir);
 
+  (PouchDB as unknown as { plugin(p: unknown): void }).plugin(PouchFind);
   const Pouch = PouchDB.defaults({ prefix: `${dataDir}/` });
   const pouchApp = expressPouchDB(Pouch, {
     mode: 'minimumForPouchDB',
@@ -62,15 +75,18 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   const store = openInternalStore(dataDir);
   const users = new UserDirectory(store.users, options.admin);
   const security = new SecurityStore(store.security);
+  const sessions = new SessionKeeper(users);
 
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(guardRequests(log));
-  app.use(welcome());
-  app.use(authFront(users));
-  app.use(accessControl({ Pouch, users, security }));
+  app.use(bigintOutput());
+  app.use(welcome(serverUuid(dataDir)));
+  app.use(authFront(users, sessions));
+  app.use(accessControl({ Pouch, users, security, sessions, validators: new ValidatorCache(), info: new DbInfo(dataDir), revsLimits: new RevsLimits(store.security, Pouch) }));
   app.use(viewUpdateParam());
+  app.use(pouchFixups());
   app.use(pouchApp);
   app.use(errorHandler(log));
 

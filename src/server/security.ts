@@ -6,37 +6,54 @@ export interface SecurityObject {
   members: { names: string[]; roles: string[] };
 }
 
+/** What CouchDB 3 gives a new database: admins only. */
+export const DEFAULT_SECURITY = { members: { roles: ['_admin'] }, admins: { roles: ['_admin'] } };
+
 /**
- * Each database's `_security`, kept in the internal store (one document per database name) and cached.
- * As on CouchDB 3, a database whose `members` lists nobody is for admins only.
+ * Each database's `_security`, kept in the internal store (one document per database name) and cached:
+ * the object as it was given (what `GET _security` answers) and its normalised form (what access checks
+ * read). A new database has CouchDB 3's admin-only object; a database whose `members` lists nobody is for
+ * admins only.
  */
 export class SecurityStore {
-  private readonly cache = new Map<string, SecurityObject>();
+  private readonly cache = new Map<string, { sec: SecurityObject; raw: Record<string, unknown> }>();
 
   constructor(private readonly db: any) {}
 
-  async get(dbName: string): Promise<SecurityObject> {
+  private async load(dbName: string): Promise<{ sec: SecurityObject; raw: Record<string, unknown> }> {
     const cached = this.cache.get(dbName);
     if (cached) return cached;
-    let sec: SecurityObject;
+    let raw: Record<string, unknown>;
     try {
-      const doc = await this.db.get(storeId(dbName));
-      sec = normalize(doc);
+      const { _id: _i, _rev: _r, ...stored } = await this.db.get(storeId(dbName));
+      raw = stored;
     } catch (err) {
       if ((err as { status?: number }).status !== 404) throw err;
-      sec = normalize({});
+      raw = DEFAULT_SECURITY;
     }
-    this.cache.set(dbName, sec);
-    return sec;
+    const entry = { sec: normalize(raw), raw };
+    this.cache.set(dbName, entry);
+    return entry;
+  }
+
+  async get(dbName: string): Promise<SecurityObject> {
+    return (await this.load(dbName)).sec;
+  }
+
+  /** The object as stored, for `GET /db/_security`. */
+  async getRaw(dbName: string): Promise<Record<string, unknown>> {
+    return (await this.load(dbName)).raw;
   }
 
   async put(dbName: string, value: unknown): Promise<SecurityObject> {
     const sec = validate(value);
+    const raw = { ...(value as Record<string, unknown>) };
+    delete raw._id; delete raw._rev;
     const id = storeId(dbName);
     let rev: string | undefined;
     try { rev = (await this.db.get(id))._rev; } catch { /* first time */ }
-    await this.db.put({ _id: id, ...(rev ? { _rev: rev } : {}), ...sec });
-    this.cache.set(dbName, sec);
+    await this.db.put({ ...raw, _id: id, ...(rev ? { _rev: rev } : {}) });
+    this.cache.set(dbName, { sec, raw });
     return sec;
   }
 

@@ -26,8 +26,26 @@ export class UserDirectory {
   /** Passwords already checked, by hash of name and password, valid while the user document's rev is the same. */
   private readonly verified = new Map<string, string>();
 
+  private readonly adminName: string;
+
   constructor(private readonly db: any, admin: { username: string; password: string }) {
     this.adminKey = digest(admin.username, admin.password);
+    this.adminName = admin.username;
+  }
+
+  /** What signs a user's session cookie besides the server's secret: the password salt ('' for the admin); undefined: no such user. */
+  async saltOf(name: string): Promise<string | undefined> {
+    if (name === this.adminName) return '';
+    const doc = await this.find(name);
+    return doc ? String(doc.salt ?? '') : undefined;
+  }
+
+  /** The user context of a known user (for a valid session cookie). */
+  async contextOf(name: string): Promise<UserCtx | undefined> {
+    if (name === this.adminName) return { name, roles: ['_admin'] };
+    const doc = await this.find(name);
+    if (!doc) return undefined;
+    return { name, roles: Array.isArray(doc.roles) ? doc.roles.filter((r: unknown) => typeof r === 'string') : [] };
   }
 
   async authenticate(name: string, password: string): Promise<UserCtx | undefined> {
@@ -102,7 +120,7 @@ export class UserDirectory {
     const body = req.body as Record<string, unknown> | undefined;
     if (!body || typeof body !== 'object' || Array.isArray(body)) return sendError(res, 400, 'bad_request', 'Request body must be a JSON object.');
     if (body.name !== name) return sendError(res, 400, 'doc_validation', 'Document id must be org.couchdb.user:<name> with the same name as the "name" field.');
-    if (body.type !== 'user') return sendError(res, 400, 'doc_validation', 'doc.type must be "user".');
+    if (body.type !== 'user') return sendError(res, 403, 'forbidden', 'doc.type must be user');
     const roles = body.roles ?? [];
     if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string')) return sendError(res, 400, 'doc_validation', 'doc.roles must be an array of strings.');
     if (roles.some((r) => (r as string).startsWith('_'))) return sendError(res, 403, 'forbidden', 'Roles starting with "_" are reserved.');
@@ -127,6 +145,8 @@ export class UserDirectory {
     Object.assign(doc, typeof password === 'string' ? await hashPassword(password) : pick(existing, ['password_scheme', 'pbkdf2_prf', 'iterations', 'salt', 'derived_key']));
     try {
       const r = await this.db.put(doc);
+      res.setHeader('Location', `${req.protocol}://${req.headers.host ?? 'localhost'}/_users/${encodeURIComponent(r.id).replace(/%3A/gi, ':')}`);
+      res.setHeader('ETag', `"${r.rev}"`);
       return sendJson(res, 201, { ok: true, id: r.id, rev: r.rev });
     } catch (err) {
       return sendPouchError(res, err);

@@ -1,4 +1,5 @@
 import vm from 'node:vm';
+import { encodeEmits } from './icu-collation.js';
 
 /**
  * PouchDB runs each map and reduce function by building a source text with the function and its
@@ -22,16 +23,23 @@ type Call = (args: string, count: number) => unknown;
 const compiled = new Map<string, Call>();
 let installed = false;
 
+/**
+ * Also the one place where map functions' emits pass by: their keys are put in ICU order here
+ * (icu-collation.ts), whichever way the function ran.
+ */
 export function installSharedViewContexts(): void {
   if (installed) return;
   installed = true;
   const original = vm.runInNewContext.bind(vm);
   (vm as { runInNewContext: typeof vm.runInNewContext }).runInNewContext = function (code: any, ...rest: any[]) {
-    if (rest.length === 0 && typeof code === 'string' && code.startsWith(HEAD) && code.endsWith(TAIL)) {
+    const pouchCall = rest.length === 0 && typeof code === 'string' && code.startsWith(HEAD) && code.endsWith(TAIL);
+    if (pouchCall) {
       const fast = tryShared(code);
-      if (fast !== NOT_MINE) return fast;
+      if (fast !== NOT_MINE) { encodeEmits((fast as { emitteds?: unknown })?.emitteds); return fast; }
     }
-    return (original as any)(code, ...rest);
+    const out = (original as any)(code, ...rest);
+    if (pouchCall) encodeEmits(out?.emitteds);
+    return out;
   } as typeof vm.runInNewContext;
 }
 
