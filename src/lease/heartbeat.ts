@@ -10,18 +10,51 @@ import type { PilotIdentity } from './pilot-identity.js';
 export const HEARTBEAT_PREFIX = 'picas-pilot:';
 export const CONTROL_DOC_ID = 'picas-control';
 
+/** What a pilot is doing, as its heartbeat says (docs/heartbeats.md). */
+export type PilotState = 'running' | 'draining' | 'stopped';
+
+/**
+ * The heartbeat document. Times are the server's epoch seconds. Fields are written at every renewal (a
+ * third of the lease), so counts and current tokens are as of `renewed_at`. Documented in docs/heartbeats.md.
+ */
 export interface HeartbeatDoc extends Doc {
   type: 'picas-pilot';
   pilot: string;
   host: string;
+  /** The batch system's job id (Slurm array task as `<array>_<task>`, DIRAC, PBS...), when there is one. */
   job?: string;
+  /** When the pilot started. */
   started_at: number;
+  /** The last heartbeat: when this document was last written by its pilot. */
+  renewed_at?: number;
+  /** Leases of every token the pilot holds last until then (0 once stopped). */
   alive_until: number;
-  /** Token ids this pilot holds now (for people and the dashboard; leases do not depend on it). */
+  /** The pilot's --lease: it renews every third of it (readers judge from this whether it is alive). */
+  lease_seconds?: number;
+  /** running, draining (finishing its current tokens, claiming no more), or stopped. */
+  state?: PilotState;
+  /** Why a draining or stopped pilot stops: drain, signal, maxTasks, maxTotalTime, empty, ... */
+  stopping_because?: string;
+  /** Who stopped it when it did not stop by itself (its watchdog, after the pilot process died). */
+  stopped_by?: string;
+  /** Token ids this pilot's slots are running now (for people and the dashboard; leases do not depend on it). */
   holding: string[];
+  /** The same tokens with the moment each was started. */
+  current?: { id: string; started_at: number }[];
+  /** Tokens this pilot finished with exit code 0, and otherwise (error, failed), so far. */
+  tokens_done?: number;
+  tokens_failed?: number;
   /** Set by a person (or `picas drain`): finish the current tokens, claim no more, stop. */
   drain?: boolean;
   stopped?: boolean;
+}
+
+/** What the pilot reports to its heartbeat at each renewal. */
+export interface PilotProgress {
+  done: number;
+  failed: number;
+  /** Set once the pilot claims no more (a drain, a signal, a limit): it finishes what it runs, then stops. */
+  stopping?: string;
 }
 
 export const heartbeatId = (pilotId: string): string => `${HEARTBEAT_PREFIX}${pilotId}`;
@@ -35,12 +68,15 @@ export interface HeartbeatOptions {
   onRenew?: (deadlineLocalMs: number) => void;
   /** Called when a person asked this pilot (or all pilots) to drain. */
   onDrain?: () => void;
+  /** Counts and stopping reason, written into the document at each renewal. */
+  progress?: () => PilotProgress;
 }
 
 export class Heartbeat {
   private doc: HeartbeatDoc | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private holding = new Set<string>();
+  private holding = new Map<string, number>(); // token id -> started_at (server epoch s)
+  private drainAsked = false;
   private renewing: Promise<void> | undefined;
   /** Local epoch ms until which the lease certainly holds (server expiry, seen from here). */
   deadlineLocalMs = 0;
@@ -61,7 +97,7 @@ export class Heartbeat {
     this.timer.unref();
   }
 
-  hold(id: string): void { this.holding.add(id); }
+  hold(id: string): void { this.holding.set(id, Math.floor(this.db.server.serverNow() / 1000)); }
   release(id: string): void { this.holding.delete(id); }
 
   /** One renewal; failures are counted and logged, never thrown (the watchdog acts on a missed deadline). */
@@ -78,12 +114,13 @@ export class Heartbeat {
       const next: HeartbeatDoc = {
         ...(this.doc ?? {
           _id: heartbeatId(pilot.pilotId), type: 'picas-pilot', pilot: pilot.pilotId, host: pilot.hostname,
-          ...(pilot.jobId ? { job: pilot.jobId.value } : {}), started_at: nowServer,
+          ...(pilot.jobId ? { job: pilot.jobId.value } : {}), started_at: nowServer, lease_seconds: this.options.leaseSeconds,
         } as HeartbeatDoc),
         // Whole seconds, rounded up so the Date header's 1 s resolution never shortens a lease: the
         // watchdog and every other pilot read the same number.
         alive_until: Math.ceil(db.server.serverNow() / 1000) + this.options.leaseSeconds,
-        holding: [...this.holding],
+        renewed_at: nowServer,
+        ...this.activity(),
       };
       let rev: string;
       try {
@@ -92,8 +129,10 @@ export class Heartbeat {
         if (!(err instanceof ConflictError)) throw err;
         // Someone wrote our document (e.g. to ask us to drain): take theirs and write ours on top.
         const theirs = await db.get<HeartbeatDoc>(next._id);
-        if (theirs.drain) this.options.onDrain?.();
-        rev = (await db.put({ ...theirs, alive_until: next.alive_until, holding: next.holding })).rev;
+        if (theirs.drain) { this.drainAsked = true; this.options.onDrain?.(); }
+        const ours = { alive_until: next.alive_until, renewed_at: next.renewed_at, ...this.activity() };
+        rev = (await db.put({ ...theirs, ...ours })).rev;
+        Object.assign(next, ours);
         next.drain = theirs.drain;
       }
       this.doc = { ...next, _rev: rev };
@@ -109,11 +148,24 @@ export class Heartbeat {
     }
   }
 
+  /** The fields that say what the pilot does now: its tokens, counts and state. */
+  private activity(): Pick<HeartbeatDoc, 'holding' | 'current' | 'state' | 'tokens_done' | 'tokens_failed' | 'stopping_because'> {
+    const progress = this.options.progress?.();
+    const stopping = progress?.stopping ?? (this.drainAsked ? 'drain' : undefined);
+    return {
+      holding: [...this.holding.keys()],
+      current: [...this.holding].map(([id, started_at]) => ({ id, started_at })),
+      state: stopping ? 'draining' : 'running',
+      ...(stopping ? { stopping_because: stopping } : {}),
+      ...(progress ? { tokens_done: progress.done, tokens_failed: progress.failed } : {}),
+    };
+  }
+
   /** The database-wide control document: `{"drain": true}` asks every pilot to drain. */
   private async checkControl(): Promise<void> {
     try {
       const control = await this.db.get<Doc & { drain?: boolean }>(CONTROL_DOC_ID);
-      if (control.drain) this.options.onDrain?.();
+      if (control.drain) { this.drainAsked = true; this.options.onDrain?.(); }
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
@@ -126,7 +178,12 @@ export class Heartbeat {
     await this.renewing;
     if (!this.doc) return;
     try {
-      await this.db.put({ ...this.doc, alive_until: 0, holding: [], stopped: true });
+      const progress = this.options.progress?.();
+      await this.db.put({
+        ...this.doc, alive_until: 0, renewed_at: Math.floor(this.db.server.serverNow() / 1000), holding: [], current: [],
+        state: 'stopped', stopped: true,
+        ...(progress ? { tokens_done: progress.done, tokens_failed: progress.failed, ...(progress.stopping ? { stopping_because: progress.stopping } : {}) } : {}),
+      });
     } catch { /* best effort: an unrenewed heartbeat expires by itself */ }
   }
 }

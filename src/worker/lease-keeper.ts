@@ -1,5 +1,5 @@
 import type { Database } from '../couch/database.js';
-import { Heartbeat } from '../lease/heartbeat.js';
+import { Heartbeat, type PilotProgress } from '../lease/heartbeat.js';
 import type { PilotIdentity } from '../lease/pilot-identity.js';
 import { ConflictWatch } from '../lease/replication-conflicts.js';
 import { Watchdog } from '../lease/watchdog.js';
@@ -15,6 +15,8 @@ export interface LeaseKeeperOptions {
   checkConflicts?: boolean;
   /** A token lost this many times goes to error; the watchdog needs it to put a dead pilot's tokens back. */
   maxLost?: number;
+  /** What the heartbeat document reports at each renewal: tokens done/failed, why the pilot stops. */
+  progress?: () => PilotProgress;
   log: (line: string) => void;
   onDrain: () => void;
 }
@@ -45,6 +47,7 @@ export class LeaseKeeper {
       log: options.log,
       onRenew: (deadline) => { this.arm(deadline); void this.conflicts?.check(); },
       onDrain: options.onDrain,
+      progress: options.progress,
     });
   }
 

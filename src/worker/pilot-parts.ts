@@ -51,6 +51,7 @@ export function assemblePilot(hooks: PilotHooks, options: PilotOptions): PilotPa
   const stops = new StopConditions({ ...options, signal: stopAll.signal, log });
   const leases = options.heartbeat !== false ? new LeaseKeeper(options.db, pilot, {
     leaseSeconds, graceMs: options.graceMs, checkConflicts: options.checkConflicts, maxLost: options.maxLost, log, onDrain: () => stops.startDrain('asked in the database'),
+    progress: () => ({ done: summary.done, failed: summary.failed, stopping: stops.reason }),
   }) : undefined;
   const pace = new WorkPace({ slots, maxBatch, batchSeconds: options.batchSeconds });
   const batcher = maxBatch > 1 ? new ResultBatcher(options.db, { maxBatch, retry: deadline.retry }) : undefined;
