@@ -40,3 +40,5 @@ export * from './maintenance/index.js';
 export * from './exec/index.js';
 export { setDrain } from './lease/control.js';
 export * from './snakemake/index.js';
+// picas autopilot: keep pilot jobs submitted while views have work (submit/query templates, default Slurm).
+export * from './autopilot/index.js';

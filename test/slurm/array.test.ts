@@ -117,6 +117,7 @@ test('Slurm\'s time limit hits a running pilot: its token goes back to todo, not
   await waitTokens(db, 'task 0 runs the token', (ts) => tokenState(ts[0]!) === 'locked' && ts[0]!.slurm_job_id === `${job}_0`);
   await slurm.waitGone([job], 240_000);
   const logs = pilotLogs(dir);
+  console.log(`time limit: task 0 ended as ${slurm.jobInfo(`${job}_0`)?.JobState}`);
   const [t] = await tokens(db);
   assertNothingLocked([t!], logs);
   assert.equal(tokenState(t!), 'done', logs);

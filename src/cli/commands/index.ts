@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import * as autopilot from './autopilot.js';
 import * as del from './delete.js';
 import * as drain from './drain.js';
 import * as dumpConfig from './dump-config.js';
@@ -20,6 +21,7 @@ import * as views from './views.js';
 
 /** Every `picas` subcommand, one file each; each registers itself on the program. Keep the list sorted. */
 export const commands: ((program: Command) => void)[] = [
+  autopilot.register,
   del.register,
   drain.register,
   dumpConfig.register,
