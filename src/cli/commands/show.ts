@@ -4,37 +4,39 @@ import { addConnectionOptions, openSession, type ConnectionFlags } from '../opti
 import { action } from '../action.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { tokenState } from '../../tokens/state.js';
 import type { Token } from '../../tokens/token.js';
+import { describeToken } from '../../status/token-detail.js';
+import { readLogs } from '../../status/token-logs.js';
 
-interface ShowFlags extends ConnectionFlags { json?: boolean; logs: boolean }
+interface ShowFlags extends ConnectionFlags { json?: boolean; logs: boolean; lines: string }
 
 export function register(program: Command): void {
   const cmd = program.command('show')
-    .description('show one token with its state and logs')
+    .description('one token as a person reads it: state, times, host, attempts, exit code, the tail of its logs')
     .argument('<id>', 'token id')
-    .option('--json', 'print the document as JSON')
+    .option('--json', 'print the raw document as JSON (with its logs unless --no-logs)')
     .option('--no-logs', 'do not print the attached logs')
-    .addHelpText('after', '\nExamples:\n  picas show token_1\n  picas show token_1 --json --no-logs');
+    .option('--lines <n>', 'lines of each log shown (the full logs: picas logs <id>)', '20')
+    .addHelpText('after', '\nExamples:\n  picas show token_1\n  picas show token_1 --lines 100\n  picas show token_1 --json --no-logs');
   addConnectionOptions(cmd).action(action(async (id: string, flags: ShowFlags) => {
+    // `_design/...`, `_local/...` and `_all_docs` are documents or resources of CouchDB's, never tokens.
+    if (id.startsWith('_')) throw new UserError(`${JSON.stringify(id)} starts with "_", which CouchDB reserves for its own documents: it is not a token id.`, EXIT.usage);
+    const lines = Number(flags.lines);
+    if (!Number.isInteger(lines) || lines < 0) throw new UserError(`--lines must be a whole number >= 0, not ${JSON.stringify(flags.lines)}`, EXIT.usage);
     const session = await openSession(flags);
     try {
-      const token = await session.db.find<Token>(id, { attachments: flags.logs });
+      const token = await session.db.find<Token>(id);
       if (!token) throw new UserError(`no token "${id}" in database "${session.db.name}"`, EXIT.notFound);
-      const logs: Record<string, string> = {};
-      for (const [name, att] of Object.entries(token._attachments ?? {})) {
-        if (att.data) logs[name] = Buffer.from(att.data, 'base64').toString('utf8');
-      }
+      const logs = flags.logs ? await readLogs(session.db, token) : {};
       if (flags.json) {
-        const doc = { ...token, _attachments: Object.fromEntries(Object.entries(token._attachments ?? {}).map(([k, a]) => [k, { content_type: a.content_type, length: a.length ?? (a.data ? Buffer.from(a.data, 'base64').length : undefined) }])) };
-        session.out.data(toJson(flags.logs ? { ...doc, logs } : doc, 2));
+        const named: Record<string, string> = {};
+        if (logs.stdout !== undefined) named[`logs_${id}.out`] = logs.stdout;
+        if (logs.stderr !== undefined) named[`logs_${id}.err`] = logs.stderr;
+        session.out.data(toJson(flags.logs ? { ...token, logs: named } : token, 2));
         return;
       }
-      const { _attachments, ...fields } = token;
-      void _attachments;
-      session.out.data(`${id}  state: ${tokenState(token) ?? 'unknown'}`);
-      session.out.data(toJson(fields, 2));
-      for (const [name, text] of Object.entries(logs)) session.out.data(`--- ${name} ---\n${text}`);
+      const now = Math.floor(session.couch.serverNow() / 1000);
+      session.out.data(describeToken(token, logs, now, { logLines: lines }).join('\n'));
     } finally {
       await session.close();
     }
