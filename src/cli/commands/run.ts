@@ -11,6 +11,12 @@ import type { ViewRef } from '../../claim/claim.js';
 import { NotFoundError } from '../../couch/errors.js';
 import { brokenViewCode } from '../../worker/view-check.js';
 import { withRetry } from '../../couch/retry.js';
+import { isTransient } from '../../couch/errors.js';
+import { OutageNotice } from '../../worker/outage-notice.js';
+import { watchStopSignals } from '../../worker/stop-signals.js';
+
+/** The pilot was stopped by a signal while the server could not be reached. */
+class StoppedBeforeStart extends Error {}
 
 interface RunFlags extends ConnectionFlags {
   json?: boolean;
@@ -96,8 +102,9 @@ Examples:
   picas run -- ./fractals -q {q} -d {d} -m {m} -o {_id}.ppm
   picas run --stop-file ~/stop-pilots        touch the file to drain the pilots
 
-Signals: SIGTERM/SIGINT stop running commands and put their tokens back (--on-interrupt);
-SIGUSR1 drains (finish current tokens, claim no more). \`picas drain\` drains all pilots of a database.
+Signals: SIGTERM/SIGINT stop running commands (SIGKILL after --grace) and put their tokens back
+(--on-interrupt), write finished results, and exit 0 within --grace + 5 s in every state (also while
+the server is unreachable); a second signal kills the commands at once. SIGUSR1 drains (finish current tokens, claim no more). \`picas drain\` drains all pilots of a database.
 
 Exit status: 0 when the pilot worked through the tokens (failed tokens are data), 2 usage,
 3 configuration, 4 server unreachable, 5 authentication, 6 database or view not found.`);
@@ -106,23 +113,20 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
     const { out, db } = session;
     const designDoc = flags.design_doc ?? flags.designDoc;
     const views = parseViews(flags.view, designDoc, flags.key);
-    const controller = new AbortController();
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (controller.signal.aborted) return;
-      out.info(`${sig}: stopping running commands and putting their tokens back to ${flags.onInterrupt}`);
-      controller.abort(new Error(sig));
-    };
-    // SIGTERM often comes twice: Slurm's scancel and time limit signal every process of the job, and the
-    // batch script forwards its own. A repeat must not kill the pilot (the default action) mid-release.
-    process.on('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    const graceMs = num(flags.grace, '--grace')! * 1000;
+    const patienceMs = num(flags.outagePatience, '--outage-patience')! * 1000;
+    // Signals are obeyed in every state (see stop-signals.ts): the pilot has exited within --grace + 5 s.
+    const signals = watchStopSignals({
+      graceMs,
+      say: (line) => out.info(line),
+      firstLine: (sig) => `${sig}: stopping: running commands get --grace ${graceMs / 1000} s, their tokens go back to ${flags.onInterrupt}, finished results are written; a second signal stops at once`,
+    });
+    const controller = signals.stop;
     const drain = new AbortController();
     const onDrain = () => drain.abort();
     process.once('SIGUSR1', onDrain);
-    const retry = {
-      patienceMs: num(flags.outagePatience, '--outage-patience')! * 1000,
-      onRetry: (err: Error, wait: number) => out.warn(`${err.message}; waiting for the server, retrying in ${(wait / 1000).toFixed(1)} s`),
-    };
+    const outage = new OutageNotice(patienceMs, (line) => out.warn(line));
+    const retry = { patienceMs, onRetry: outage.onRetry, signal: controller.signal };
     try {
       // A pilot started during an outage waits for the server like a running one (same patience).
       if (!(await withRetry(() => db.exists(), retry))) {
@@ -138,7 +142,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
           keepWorkDirs: flags.keepWorkDirs,
           runInWorkDir: flags.runInWorkDir,
           maxLogBytes: num(flags.maxLogBytes, '--max-log-bytes', 1),
-          graceMs: num(flags.grace, '--grace')! * 1000,
+          graceMs,
         }),
       }, {
         db,
@@ -158,11 +162,13 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
         spoolFile: flags.spool ? resolve(flags.spool) : undefined,
         maxLost: num(flags.maxLost, '--max-lost', 1),
         marginSeconds: num(flags.leaseMargin, '--lease-margin'),
-        graceMs: num(flags.grace, '--grace')! * 1000,
+        graceMs,
+        hurry: signals.hurry.signal,
         checkConflicts: flags.conflictCheck,
         log: (line) => out.info(line),
         retry,
       }).catch(async (err) => {
+        if (controller.signal.aborted && isTransient(err)) throw new StoppedBeforeStart();
         // A 404 mid-run is most often the whole database deleted under the pilot: say so, not "check the name".
         if (err instanceof NotFoundError && !(await db.exists().catch(() => true))) {
           throw new UserError(`database "${db.name}" on ${session.couch.url} was deleted while the pilot ran (${err.where}); its tokens are gone, nothing more to do`, EXIT.notFound);
@@ -178,9 +184,15 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
         ` in ${(summary.elapsedMs / 1000).toFixed(1)} s (stopped: ${summary.stoppedBy})`);
       if (flags.json) out.data(JSON.stringify(summary));
       return EXIT.ok;
+    } catch (err) {
+      // Stopped while waiting for an unreachable server (before or between claims): nothing of ours is lost.
+      if (controller.signal.aborted && (err instanceof StoppedBeforeStart || isTransient(err))) {
+        out.info('stopped while the server could not be reached: nothing claimed is left unaccounted (held tokens return when their leases end)');
+        return EXIT.ok;
+      }
+      throw err;
     } finally {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
+      signals.dispose();
       process.off('SIGUSR1', onDrain);
       await session.close();
     }
