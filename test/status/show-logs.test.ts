@@ -13,7 +13,7 @@ test('picas show: a readable account (state, dates, attempts with lost runs, use
   let tok = lockToken(newToken({ _id: 'sim-7', input: 'python sim.py --q 0.3', q: 0.3, sample: 'A\u001b[31mred' }), { now: t - 100, hostname: 'node3' }) as Token;
   tok = { ...tok, picas: { attempt: 'a1', pilot: 'pilot-1', host: 'node1', job: '77_1', claimed_at: t - 4000, lost_runs: 1 } } as Token;
   tok = withAttempt(tok, 'lost', t - 3000);
-  tok = { ...tok, picas: { ...(tok as { picas: object }).picas, attempt: 'a2', pilot: 'pilot-2', host: 'node3', claimed_at: t - 100 } } as Token;
+  tok = { ...tok, picas: { ...(tok as unknown as { picas: object }).picas, attempt: 'a2', pilot: 'pilot-2', host: 'node3', claimed_at: t - 100 } } as Token;
   tok = withAttempt(tok, 'error', t - 40, 2);
   const stdout = Array.from({ length: 30 }, (_, i) => `step ${i + 1}`).join('\n') + '\n';
   tok = { ...markDone(attachLogs(tok, stdout, 'Traceback...\nValueError: bad q\n'), t - 40), exit_code: 2, run_time: 60, exec_host: 'node3' } as Token;

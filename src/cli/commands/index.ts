@@ -5,6 +5,7 @@ import * as drain from './drain.js';
 import * as dumpConfig from './dump-config.js';
 import * as exportCmd from './export.js';
 import * as init from './init.js';
+import * as logs from './logs.js';
 import * as passwd from './passwd.js';
 import * as ping from './ping.js';
 import * as push from './push.js';
@@ -27,6 +28,7 @@ export const commands: ((program: Command) => void)[] = [
   dumpConfig.register,
   exportCmd.register,
   init.register,
+  logs.register,
   passwd.register,
   ping.register,
   push.register,
