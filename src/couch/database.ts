@@ -1,6 +1,6 @@
 import type { CouchServer, RequestOptions } from './server.js';
 import { docPath } from './server.js';
-import { NotFoundError, PreconditionFailedError } from './errors.js';
+import { DatabaseNotFoundError, NotFoundError, PreconditionFailedError } from './errors.js';
 
 export interface Doc {
   _id: string;
@@ -150,17 +150,17 @@ export class Database {
     return (await this.request<T>('GET', `/${docPath(id)}`, { query })).body;
   }
 
-  /** GET, or `undefined` when the document does not exist. */
+  /** GET, or `undefined` when the document does not exist (a missing database is an error). */
   async find<T extends Doc = Doc>(id: string, options: GetOptions = {}): Promise<T | undefined> {
     try {
       return await this.get<T>(id, options);
     } catch (err) {
-      if (err instanceof NotFoundError) return undefined;
+      if (err instanceof NotFoundError && !(err instanceof DatabaseNotFoundError)) return undefined;
       throw err;
     }
   }
 
-  /** The current revision of a document (HEAD, no body), or `undefined` when it does not exist. */
+  /** The current revision of a document (HEAD, no body), or `undefined` when it (or its database) does not exist. */
   async rev(id: string): Promise<string | undefined> {
     try {
       const res = await this.request('HEAD', `/${docPath(id)}`);

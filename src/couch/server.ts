@@ -219,6 +219,8 @@ export class CouchServer {
       if (method === 'HEAD') return { status: res.statusCode, headers: res.headers, body: undefined as T };
       return { status: res.statusCode, headers: res.headers, body: parseAnswer<T>(raw, contentType, where, res.statusCode) };
     }
+    // A refusal without a body cannot say why (a locked account, or not a member): ask again with a GET.
+    if (method === 'HEAD' && res.statusCode === 403) await this.request('GET', path, { ...options, binary: true });
     throw this.statusError(res.statusCode, raw, contentType, method, path, where);
   }
 

@@ -13,13 +13,28 @@ const userName = `picas-test-passwd-${randomBytes(4).toString('hex')}`;
 const userPath = `/_users/${encodeURIComponent(`org.couchdb.user:${userName}`)}`;
 const homes: string[] = [];
 
+/** `_users`'s security object as it was before these tests, or undefined where the server has none to set. */
+let usersSecurity: Record<string, unknown> | undefined;
+
+/** Set `_users`'s security object; false where the server does not let even an admin set it. */
+async function setUsersSecurity(security: Record<string, unknown>): Promise<boolean> {
+  try {
+    await admin.request('PUT', '/_users/_security', { body: security });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 before(async () => {
   server = await testServer();
   admin = server.client();
   await admin.request('PUT', userPath, { body: { _id: `org.couchdb.user:${userName}`, name: userName, password: 'first-pw', roles: [], type: 'user' } });
+  usersSecurity = await admin.request<Record<string, unknown>>('GET', '/_users/_security').then((r) => r.body ?? {}, () => undefined);
 });
 
 after(async () => {
+  if (usersSecurity) await setUsersSecurity(usersSecurity);
   try {
     const doc = (await admin.request<{ _rev: string }>('GET', userPath)).body;
     await admin.request('DELETE', userPath, { query: { rev: doc._rev } });
@@ -45,7 +60,21 @@ function assertOneLine(stderr: string, pattern: RegExp) {
   assert.match(lines[0]!, pattern);
 }
 
-test('passwd changes the user\'s password on the server and in conf.yml', async () => {
+test('passwd where _users is admin-only (CouchDB 3\'s default): says why and what to do, exit 5, nothing changed', async (t) => {
+  if (!usersSecurity || !(await setUsersSecurity({ admins: { names: [], roles: ['_admin'] }, members: { names: [], roles: ['_admin'] } }))) {
+    t.skip('the test server has no _users security object to set');
+    return;
+  }
+  const h = home();
+  const r = await runCli(['passwd'], { ...h.env, PICAS_HOST_URL: server.url, PICAS_USERNAME: userName, PICAS_PASSWORD: 'first-pw', PICAS_NEW_PASSWORD: 'never-set' });
+  assert.equal(r.code, 5, r.stderr);
+  assertOneLine(r.stderr, /does not let "picas-test-passwd-[0-9a-f]+" read its own user document in _users \(403\): CouchDB 3 lets only server admins use _users .*Ask a server admin to change your password/);
+  assert.equal(await sessionName('first-pw'), userName, 'the password is unchanged');
+});
+
+test('passwd changes the user\'s password on the server and in conf.yml (where an admin opened _users)', async () => {
+  // CouchDB 3 creates _users admin-only; an admin who wants users to change their own passwords opens it.
+  if (usersSecurity) await setUsersSecurity({ admins: { names: [], roles: ['_admin'] }, members: { names: [], roles: [] } });
   const h = home();
   const init = await runCli(['init', '--host-url', server.url, '--database', 'any', '--username', userName], { ...h.env, PICAS_PASSWORD: 'first-pw' });
   assert.equal(init.code, 0, init.stderr);

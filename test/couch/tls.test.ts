@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +130,32 @@ test('CLI: a --ca-file that does not exist is one clear line', async () => {
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0]!, /^picas: cannot read the CA file .*no-such-ca\.pem \(--ca-file\): no such file\. Give the PEM file of the CA/);
   } finally {
+    rmSync(h.home, { recursive: true, force: true });
+  }
+});
+
+test('CLI: an https:// URL at a plain-HTTP port, and http:// at an HTTPS port, say which scheme the port speaks', async () => {
+  const plain = createHttpServer((_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"couchdb":"Welcome"}'); });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  const plainPort = (plain.address() as AddressInfo).port;
+  const h = tempHome();
+  try {
+    for (const command of [['ping'], ['status'], ['push', '--sweep', 'q=1,2', '--input', 'echo {q}']]) {
+      const toPlain = await runCli([...command, '--url', `https://127.0.0.1:${plainPort}`], { ...h.env, PICAS_DATABASE: 'tokens' });
+      assert.equal(toPlain.code, 4, toPlain.stderr);
+      const line = toPlain.stderr.trimEnd();
+      assert.equal(line.split('\n').length, 1, line);
+      assert.match(line, new RegExp(`^picas: .*the server at https://127\\.0\\.0\\.1:${plainPort} does not speak TLS \\(https\\) at that address\\. Use http://127\\.0\\.0\\.1:${plainPort} `));
+      assert.doesNotMatch(line, /--ca-file|--insecure|SSL routines/);
+
+      const toTls = await runCli([...command, '--url', url.replace('https:', 'http:')], { ...h.env, PICAS_DATABASE: 'tokens' });
+      assert.equal(toTls.code, 4, toTls.stderr);
+      assert.equal(toTls.stderr.trimEnd().split('\n').length, 1, toTls.stderr);
+      assert.match(toTls.stderr, new RegExp(`^picas: .*speaks TLS at that address: use ${url.replace(/\./g, '\\.')} instead\\.\\n$`));
+    }
+  } finally {
+    plain.closeAllConnections();
+    await new Promise<void>((resolve) => plain.close(() => resolve()));
     rmSync(h.home, { recursive: true, force: true });
   }
 });
