@@ -39,6 +39,10 @@ export { spoolStdin, type SpooledInput } from './sources/stdin.js';
 export * from './maintenance/index.js';
 export * from './exec/index.js';
 export { setDrain } from './lease/control.js';
+// A program that bundles picas into one file must let its entry be the pilot's watchdog when started as one
+// (src/lease/watchdog-launch.ts): `if (isWatchdogProcess()) runWatchdogProcess(); else main();`.
+export { isWatchdogProcess, runWatchdogProcess } from './lease/watchdog-process.js';
+export type { HeartbeatDoc, PilotState } from './lease/heartbeat.js';
 export * from './snakemake/index.js';
 // picas autopilot: keep pilot jobs submitted while views have work (submit/query templates, default Slurm).
 export * from './autopilot/index.js';
