@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import * as autopilot from './autopilot.js';
+import * as dashboard from './dashboard.js';
 import * as del from './delete.js';
 import * as drain from './drain.js';
 import * as dumpConfig from './dump-config.js';
@@ -23,6 +24,7 @@ import * as views from './views.js';
 /** Every `picas` subcommand, one file each; each registers itself on the program. Keep the list sorted. */
 export const commands: ((program: Command) => void)[] = [
   autopilot.register,
+  dashboard.register,
   del.register,
   drain.register,
   dumpConfig.register,
