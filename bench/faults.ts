@@ -3,7 +3,7 @@
 // and from each command's start/end record. Prints tokens, pilots, kills, outages, overlaps, lost, stuck.
 //
 //   node --import tsx bench/faults.ts [--tokens 2000] [--pilots 24] [--kills 40] [--outages 2]
-//                                     [--lease 5] [--seed n] [--json file]
+//                                     [--lease 5] [--slots 2] [--seed n] [--json file]
 //
 // The server is an embedded one in its own process, behind a loopback proxy so that it can be killed and
 // started again on the same data (a new port) while pilots keep one address.
@@ -17,16 +17,16 @@ import { logAttachmentNames, type Token } from '../src/tokens/index.js';
 import { readExecutions, type Execution } from '../test/faults/records.js';
 import { recordingDb, killNode, seededRandom } from '../test/faults/scenario.js';
 
-interface Args { tokens: number; pilots: number; kills: number; outages: number; lease: number; seed: number; json?: string }
+interface Args { tokens: number; pilots: number; kills: number; outages: number; lease: number; slots: number; seed: number; json?: string }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { tokens: 2000, pilots: 24, kills: 40, outages: 2, lease: 5, seed: Math.floor(Math.random() * 2 ** 31) };
+  const args: Args = { tokens: 2000, pilots: 24, kills: 40, outages: 2, lease: 5, slots: 2, seed: Math.floor(Math.random() * 2 ** 31) };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i]!.replace(/^--/, '');
     const value = argv[++i];
     if (name === 'json') { args.json = value; continue; }
     if (!(name in args) || value === undefined || !Number.isFinite(Number(value))) {
-      throw new Error(`usage: bench/faults.ts [--tokens n] [--pilots n] [--kills n] [--outages n] [--lease s] [--seed n] [--json file] (bad: --${name})`);
+      throw new Error(`usage: bench/faults.ts [--tokens n] [--pilots n] [--kills n] [--outages n] [--lease s] [--slots n] [--seed n] [--json file] (bad: --${name})`);
     }
     (args as unknown as Record<string, number>)[name] = Number(value);
   }
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const rnd = seededRandom(args.seed);
-  console.log(`faults bench: ${args.tokens} tokens, ${args.pilots} pilots, ${args.kills} kills, ${args.outages} outages, lease ${args.lease} s, seed ${args.seed}`);
+  console.log(`faults bench: ${args.tokens} tokens, ${args.pilots} pilots, ${args.kills} kills, ${args.outages} outages, lease ${args.lease} s, ${args.slots} slots per pilot, seed ${args.seed}`);
   const keepAlive = setInterval(() => {}, 1_000);
   let server = await spawnEmbeddedServer();
   server.child.ref();
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   // Commands of 0.05 to 0.5 s: a few minutes of work in all, spread over the pilots.
   const { db, ids } = await recordingDb(couch, 'picas-bench-faults', args.tokens, file, () => 0.05 + Math.round(rnd() * 45) / 100, 't');
   const env = cliEnv({ url: proxy.url, username, password } as TestServer, { PICAS_DATABASE: db.name });
-  const runArgs = ['run', '-q', '--lease', String(args.lease), '--grace', '1', '--outage-patience', '120', '--max-lost', '20'];
+  const runArgs = ['run', '-q', '--slots', String(args.slots), '--lease', String(args.lease), '--grace', '1', '--outage-patience', '120', '--max-lost', '20'];
 
   type Pilot = ReturnType<typeof spawnCli> & { done?: CliResult; killed?: boolean };
   const pilots: Pilot[] = [];
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   }
   const failedPilots = results.filter((r, i) => !pilots[i]!.killed && r.code !== 0).length;
   const figures = {
-    date: new Date().toISOString(), seed: args.seed, tokens: args.tokens, pilots: pilots.length, kills: nodeKills + pilotKills,
+    date: new Date().toISOString(), seed: args.seed, tokens: args.tokens, slots: args.slots, pilots: pilots.length, kills: nodeKills + pilotKills,
     node_kills: nodeKills, pilot_kills: pilotKills, outages, executions: executions.length,
     reruns: executions.length - byId.size, done, errors, overlaps, lost, stuck, bad_results: badResult,
     pilots_failed: failedPilots, seconds: Math.round(runMs / 1000),

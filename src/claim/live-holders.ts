@@ -6,6 +6,7 @@ import { heartbeatId, type HeartbeatDoc } from '../lease/heartbeat.js';
  * a holder is alive when its heartbeat was renewed within the last lease/3 (its renewal interval) plus a
  * margin, on the server's clock. A pilot that stopped cleanly marks its heartbeat `stopped`; one with no
  * heartbeat document (a foreign client, or a pilot killed before its first renewal) is not known to be alive.
+ * A stopped pilot (`stopped`, or `state: 'stopped'`, written by it or by its watchdog) is not alive.
  *
  * The renewal time is read as `renewed_at` when the document has it, else worked out from `alive_until`
  * minus the holder's lease (`lease_seconds` when written, else the reader's own lease).
@@ -35,7 +36,7 @@ export function holderState(pilot: string, doc: Beat | undefined, options: LiveH
   if (!doc || typeof doc.alive_until !== 'number') return { pilot, alive: false };
   const lease = typeof doc.lease_seconds === 'number' ? doc.lease_seconds : options.leaseSeconds;
   const renewedAt = typeof doc.renewed_at === 'number' ? doc.renewed_at : doc.alive_until - lease;
-  const alive = !doc.stopped && renewedAt >= options.nowServer - (lease / 3 + options.marginSeconds);
+  const alive = !doc.stopped && doc.state !== 'stopped' && renewedAt >= options.nowServer - (lease / 3 + options.marginSeconds);
   return { pilot, alive, host: doc.host, renewedAt, aliveUntil: doc.alive_until };
 }
 

@@ -5,7 +5,9 @@
  * unreachable server, where a request may hang until its timeout): whatever is not done by then is left to
  * the leases, and the pilot's watchdog, which sees the pilot gone, stops its commands and puts its tokens
  * back. A second signal skips the grace: the commands are killed at once, and the process exits after
- * about two seconds of putting back what it can.
+ * about two seconds of putting back what it can. A repeat within `repeatMs` of the first is the same request,
+ * not a second one: Slurm's scancel and time limit send SIGTERM to every process of a job, and a batch script
+ * that forwards its own makes the pilot get two at once; the commands must keep their grace then.
  */
 export interface StopSignals {
   /** Aborted by the first signal. */
@@ -23,10 +25,13 @@ export function watchStopSignals(options: {
   slackMs?: number;
   /** Hard exit after a second signal (default 2 s). */
   hurryMs?: number;
+  /** A repeat sooner than this after the first signal is the same request (default 1 s). */
+  repeatMs?: number;
 }): StopSignals {
   const stop = new AbortController();
   const hurry = new AbortController();
   let count = 0;
+  let firstAt = 0;
   let hard: NodeJS.Timeout | undefined;
   const exitWithin = (ms: number, line: string) => {
     if (hard) clearTimeout(hard);
@@ -38,8 +43,10 @@ export function watchStopSignals(options: {
     hard.unref();
   };
   const onSignal = (signal: NodeJS.Signals) => {
+    if (count === 1 && Date.now() - firstAt < (options.repeatMs ?? 1_000)) return;
     count++;
     if (count === 1) {
+      firstAt = Date.now();
       options.say(options.firstLine(signal));
       stop.abort(new Error(signal));
       exitWithin(options.graceMs + (options.slackMs ?? 4_500), `${signal}: still stopping after --grace + 5 s: exiting now; what is not written or put back is left to its lease`);

@@ -89,7 +89,9 @@ test('ids like ../x, /etc/x and 300 characters run inside the work root and nowh
     const ids = ['../x', '/etc/x', 'a'.repeat(300), '..', 'a/../../b', '-rf', '.hidden'];
     const etcBefore = existsSync('/etc/x');
     await db.bulkDocs(ids.map((id) => newToken({ _id: id, input: `pwd >> '${where}'; echo made > made.txt` })));
-    const r = await runCli(['run', ...LEASE, '--keep-work-dirs', '--work-dir', root], cliEnv(ctx.server, { PICAS_DATABASE: db.name }), { timeoutMs: 60_000 });
+    // --run-in-work-dir: each command runs in its token's own work folder (by default they run where picas
+    // run started, with the folder in PICAS_TOKEN_WORK_DIR).
+    const r = await runCli(['run', ...LEASE, '--run-in-work-dir', '--keep-work-dirs', '--work-dir', root], cliEnv(ctx.server, { PICAS_DATABASE: db.name }), { timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     assertNoTrace(r.stderr);
     assert.deepEqual(await countStates(db), { todo: 0, locked: 0, done: ids.length, error: 0 });
@@ -108,12 +110,22 @@ test('ids like ../x, /etc/x and 300 characters run inside the work root and nowh
   }
 });
 
-test('a Monitor design document broken by hand: the pilot ends with one clear line (exit 3), no crash trace, nothing claimed', { timeout: 90_000 }, async () => {
+test('a Monitor design document broken by hand: the pilot ends with one clear line (exit 3), no crash trace, nothing claimed', { timeout: 90_000 }, async (t) => {
   const db = await freshDb();
   try {
     const design = await db.get<{ _id: string; _rev: string; views: Record<string, { map: string }> }>('_design/Monitor');
     design.views.todo = { map: 'function(doc) { emit(doc._id, ' };
-    await db.put(design);
+    try {
+      await db.put(design);
+    } catch (err) {
+      // CouchDB 3 (and the embedded server, as it does) refuses a map that does not compile: no pilot can
+      // meet such a view there. Older servers store it; the pilot's check is for those.
+      assert.match((err as Error).message, /compilation_error/);
+      const reason = 'skipped: this server refuses a design document whose map does not compile (400 compilation_error)';
+      console.log(`# ${reason}`);
+      t.skip(reason);
+      return;
+    }
     await db.bulkDocs([newToken({ _id: 't0', input: 'true' })]);
     const r = await runCli(['run', ...LEASE, '--outage-patience', '5', '--work-dir', tempDir('broken')], cliEnv(ctx.server, { PICAS_DATABASE: db.name }), { timeoutMs: 60_000 });
     assert.equal(r.code, 3, r.stderr);

@@ -166,7 +166,7 @@ test('a second signal skips the grace: a command ignoring SIGTERM is killed at o
     assert.ok(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim().length > 0, 60_000));
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     pilot.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 1_000));
+    await new Promise((r) => setTimeout(r, 1_500));
     assert.ok(alive(pid), 'the command ignores SIGTERM and is still within its 60 s grace');
     pilot.kill('SIGINT');
     const exited = await Promise.race([pilot.result, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
@@ -179,6 +179,32 @@ test('a second signal skips the grace: a command ignoring SIGTERM is killed at o
     const t = await db.get<Token>('stubborn');
     assert.deepEqual([t.lock, t.done], [0, 0], `the token went back\n${exited.stderr}`);
     void file;
+  } finally {
+    await db.destroy();
+  }
+});
+
+test('a repeated SIGTERM at once (Slurm signals every process of a job, the batch script forwards its own) is one request: the command keeps its grace', { timeout: 120_000 }, async () => {
+  const dir = tempDir('sig-repeat');
+  const db = ctx.couch.db(`${ctx.db.name}-repeat`);
+  await db.create();
+  try {
+    const started = join(dir, 'started');
+    const cleaned = join(dir, 'cleaned');
+    // On SIGTERM it needs a second to clean up, then exits.
+    await db.bulkDocs([newToken({ _id: 'careful', input: `trap 'sleep 1; echo yes > ${cleaned}; exit 143' TERM; touch ${started}; for i in $(seq 600); do sleep 0.1; done` })]);
+    const pilot = spawnCli(['run', '--lease', '30', '--grace', '10', '--work-dir', join(dir, 'w')], cliEnv(ctx.server, { PICAS_DATABASE: db.name }));
+    const guard = setTimeout(() => pilot.kill('SIGKILL'), 100_000);
+    assert.ok(await waitFor(() => existsSync(started), 60_000));
+    pilot.kill('SIGTERM');
+    pilot.kill('SIGTERM');
+    const r = await pilot.result;
+    clearTimeout(guard);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /second SIGTERM/);
+    assert.ok(existsSync(cleaned), `the command got its grace to clean up\n${r.stderr}`);
+    const t = await db.get<Token>('careful');
+    assert.deepEqual([t.lock, t.done], [0, 0], 'the token went back');
   } finally {
     await db.destroy();
   }
