@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { templatePlaceholders } from './template.js';
+import { parseMemoryMB, parseWalltimeSeconds, ResourceFieldError } from './resources.js';
 
 /** One view the autopilot keeps pilots submitted for. */
 export interface AutopilotView {
@@ -61,6 +62,13 @@ export function validateView(v: Partial<AutopilotView>, where: string): Autopilo
     const list = v[k];
     if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== 'string' && typeof x !== 'number'))) fail(`${k} must be a list of strings`);
     if (list !== undefined) (v as Record<string, unknown>)[k] = list.map(String);
+  }
+  try {
+    if (v.memory !== undefined) parseMemoryMB(v.memory, where);
+    if (v.walltime !== undefined) parseWalltimeSeconds(v.walltime, where);
+  } catch (err) {
+    if (err instanceof ResourceFieldError) throw new AutopilotConfigError(err.message);
+    throw err;
   }
   if (v.submit) templatePlaceholders(v.submit, `${where}: submit`);
   if (v.query) templatePlaceholders(v.query, `${where}: query`);
