@@ -73,7 +73,7 @@ test('a pilot SIGKILLed on a surviving node: its watchdog stops the command and 
     assert.equal(t.picas?.lost_runs, 1, 'counted as a lost run');
     assert.equal(t.picas?.pilot, undefined, 'no lease left on it');
     assert.ok(await waitFor(() => !alive(wd!), 10_000), 'the watchdog exits when its work is done');
-    const beat = (await db.allDocs({})).rows.map((r) => r.id).find((id) => id.startsWith('picas-pilot:'));
+    const beat = (await db.allDocs({})).rows.map((r) => r.id).find((id) => id?.startsWith('picas-pilot:'));
     const hb = await db.get<Token & { state?: string; stopped?: boolean }>(beat!);
     assert.equal(hb.state, 'stopped');
     // Another pilot runs it at once: no lease to wait for, nothing to take over.
@@ -176,6 +176,35 @@ test('a lost node (pilot and watchdog gone together) leaves its token to the lea
     assert.equal(rescuer.code, 0, rescuer.stderr);
     assert.match(rescuer.stderr, /l0: lease of \S+ expired; taking it over/);
     assert.equal((await db.get<Lost>('l0')).picas?.lost_runs, 1);
+  } finally {
+    await db.destroy();
+  }
+});
+
+/** Read system calls a process has made so far (/proc/<pid>/io). */
+function readCalls(pid: number): number {
+  return Number(/syscr:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
+}
+
+test('a waiting watchdog does not scan /proc: it reads (nearly) nothing while its pilot renews and commands sleep', { timeout: 90_000 }, async () => {
+  const dir = tempDir('wd-idle');
+  const file = join(dir, 'records');
+  const db = await freshDb({ i0: recordingCommand(file, 60), i1: recordingCommand(file, 60) });
+  try {
+    const env = cliEnv(ctx.server, { PICAS_DATABASE: db.name });
+    // A short lease: the pilot renews (and tells its watchdog the new deadline) every second.
+    const pilot = spawnCli(['run', '--slots', '2', '--lease', '3', '--grace', '1', '--work-dir', join(dir, 'w')], env);
+    assert.ok(await waitFor(() => readExecutions(file).length >= 2 && watchdogOf(pilot.pid!) !== undefined, 30_000));
+    const wd = watchdogOf(pilot.pid!)!;
+    await new Promise((r) => setTimeout(r, 1_000));
+    const before = readCalls(wd);
+    await new Promise((r) => setTimeout(r, 3_000));
+    const reads = readCalls(wd) - before;
+    const processes = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).length;
+    // One scan reads two files per process; the earlier watchdog scanned five times a second.
+    assert.ok(reads < processes, `${reads} read calls in 3 s of waiting (one scan would be about ${2 * processes})`);
+    pilot.kill('SIGTERM');
+    assert.equal((await pilot.result).code, 0);
   } finally {
     await db.destroy();
   }
