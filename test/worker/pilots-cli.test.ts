@@ -112,14 +112,14 @@ test('SIGTERM mid-command: the token goes back to todo, the pilot exits 0, no pr
   }
 });
 
-test('--slots 4 runs four at once, each in its own directory', { timeout: 120_000 }, async () => {
+test('--slots 4 runs four at once, each with a work folder of its own', { timeout: 120_000 }, async () => {
   const db = await freshDb('slots');
   try {
     const dir = tempDir('slots');
     const log = join(dir, 'log');
     writeFileSync(log, '');
-    // Each command records start and end with its working directory; they sleep long enough to overlap.
-    await db.bulkDocs(Array.from({ length: 4 }, (_, i) => newToken({ _id: `p${i}`, input: `echo "start $(date +%s%N) $PWD" >> '${log}'; sleep 1.5; echo "end $(date +%s%N) $PWD" >> '${log}'` })));
+    // Each command records start and end with its token's work folder; they sleep long enough to overlap.
+    await db.bulkDocs(Array.from({ length: 4 }, (_, i) => newToken({ _id: `p${i}`, input: `echo "start $(date +%s%N) $PICAS_TOKEN_WORK_DIR" >> '${log}'; sleep 1.5; echo "end $(date +%s%N) $PICAS_TOKEN_WORK_DIR" >> '${log}'` })));
     const r = await runCli(['run', '--slots', '4', '--work-dir', join(dir, 'work')], cliEnv(ctx.server, { PICAS_DATABASE: db.name }), { timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     const events = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')) as [string, string, string][];
