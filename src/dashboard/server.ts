@@ -22,6 +22,8 @@ export interface DashboardOptions {
   host?: string;
   port?: number;
   design?: string;
+  /** Ask for a CouchDB login even on loopback (a machine shared with other people). */
+  requireLogin?: boolean;
   /** Seconds a stopped pilot's heartbeat is kept (default a day). */
   retentionSeconds?: number;
   log?: (line: string) => void;
@@ -54,7 +56,7 @@ function cookieOf(req: Request, name: string): string | undefined {
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const host = options.host ?? '127.0.0.1';
   const loopback = isLoopback(host);
-  const sessions = new Sessions(options.settings, !loopback);
+  const sessions = new Sessions(options.settings, !loopback || Boolean(options.requireLogin));
   const watchers = new Map<string, StatusWatcher>();
   const log = options.log ?? (() => {});
   const app = express();

@@ -8,13 +8,14 @@ import { makeOutput } from '../output.js';
 import { isLoopback, startDashboard } from '../../dashboard/server.js';
 import { connect } from '../../config/connect.js';
 
-interface DashboardFlags extends ConnectionFlags { host: string; port: string; designDoc: string; pilotRetention: string }
+interface DashboardFlags extends ConnectionFlags { host: string; port: string; designDoc: string; pilotRetention: string; login?: boolean }
 
 export function register(program: Command): void {
   const cmd = program.command('dashboard')
     .description('serve a live web page of the run: progress, throughput, pilots, errors, tokens, actions')
     .option('--host <address>', 'address to listen on; anything but loopback requires a login with a CouchDB user', '127.0.0.1')
     .option('--port <n>', 'port to listen on (0: any free port)', '8080')
+    .option('--login', 'ask for a CouchDB login even on loopback (on a machine other people log in to as well)')
     .option('--design-doc <name>', 'design document whose state views to count', 'Monitor')
     .option('--pilot-retention <hours>', 'delete heartbeat documents of pilots stopped longer than this', '24')
     .addHelpText('after', `
@@ -22,6 +23,7 @@ Examples:
   picas dashboard                         http://127.0.0.1:8080/ on this machine only
   picas dashboard --port 9000
   picas dashboard --host 0.0.0.0          reachable from elsewhere: everyone logs in as a CouchDB user
+  picas dashboard --login                 on a shared login node: log in even on loopback
 
 The CouchDB password stays in this process: the page never sees it. On loopback the page acts with this
 command's connection settings; on any other address each person logs in and acts with their own rights.`);
@@ -31,7 +33,7 @@ command's connection settings; on any other address each person logs in and acts
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be a port number (0-65535), not ${JSON.stringify(flags.port)}`, EXIT.usage);
     const hours = Number(flags.pilotRetention);
     if (!Number.isFinite(hours) || hours <= 0) throw new UserError(`--pilot-retention must be a positive number of hours, not ${JSON.stringify(flags.pilotRetention)}`, EXIT.usage);
-    const loopback = isLoopback(flags.host);
+    const loopback = isLoopback(flags.host) && !flags.login;
     // On loopback the page acts with our settings: check them now, so a typo shows here, not in the browser.
     const settings = loopback ? await askMissingPassword(settingsFromFlags(flags)) : settingsFromFlags(flags);
     if (loopback) {
@@ -46,7 +48,7 @@ command's connection settings; on any other address each person logs in and acts
     }
     let dash;
     try {
-      dash = await startDashboard({ settings, host: flags.host, port, design: flags.designDoc, retentionSeconds: hours * 3600, log: (l) => out.info(l) });
+      dash = await startDashboard({ settings, host: flags.host, port, requireLogin: flags.login, design: flags.designDoc, retentionSeconds: hours * 3600, log: (l) => out.info(l) });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new UserError(`port ${port} on ${flags.host} is in use; choose another with --port (0 picks a free one)`, EXIT.failure);
