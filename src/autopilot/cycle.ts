@@ -1,4 +1,5 @@
 import type { Database } from '../couch/database.js';
+import { withRetry, type RetryOptions } from '../couch/retry.js';
 import { countStates } from '../tokens/status.js';
 import type { AutopilotView } from './config.js';
 import { DEFAULT_JOB_NAME } from './config.js';
@@ -19,6 +20,8 @@ export interface AutopilotOptions {
   /** How commands run (default: `bash -c`, 120 s at most each). */
   run?: CommandRunner;
   log?: (line: string) => void;
+  /** How long to ride out an unreachable or failing server (default withRetry's: 5 minutes). */
+  retry?: RetryOptions;
 }
 
 export interface ViewReport {
@@ -56,8 +59,8 @@ export async function autopilotCycle(options: AutopilotOptions): Promise<ViewRep
     const view = v.view ?? 'todo';
     const jobName = (v.jobName ?? DEFAULT_JOB_NAME).replace(/\{database\}/g, options.db.name).replace(/\{design\}/g, v.design);
     const values = { database: options.db.name, design: v.design, view, name: jobName, script: v.script ?? DEFAULT_PILOT_SCRIPT };
-    const counts = await countStates(options.db, v.design);
-    const todo = view === 'todo' ? counts.todo : (await options.db.view(v.design, view, { limit: 0 })).total_rows ?? 0;
+    const counts = await withRetry(() => countStates(options.db, v.design), options.retry);
+    const todo = view === 'todo' ? counts.todo : (await withRetry(() => options.db.view(v.design, view, { limit: 0 }), options.retry)).total_rows ?? 0;
     const report: ViewReport = { design: v.design, view, jobName, todo, locked: counts.locked, jobs: 0, pending: 0, submitted: 0, commands: [], jobIds: [] };
     reports.push(report);
 
@@ -79,7 +82,7 @@ export async function autopilotCycle(options: AutopilotOptions): Promise<ViewRep
 
     let commands: string[];
     try {
-      const resources = await viewResources(options.db, v.design, view, { cores: v.cores, memory: v.memory, walltime: v.walltime });
+      const resources = await withRetry(() => viewResources(options.db, v.design, view, { cores: v.cores, memory: v.memory, walltime: v.walltime }), options.retry);
       if (v.submit) {
         const once = templatePlaceholders(v.submit, `submit of ${v.design}`).includes('count');
         const fill = (n: number) => fillTemplate(v.submit!, { ...values, ...resources, count: n }, `submit of ${v.design}`);

@@ -118,6 +118,7 @@ Exit status: 0, or 1 when a view's query or submission failed (one pass), 2 usag
       await runAutopilot({
         db: session.db, views, dryRun: flags.dryRun, everyMs, untilEmpty: flags.untilEmpty, signal: stop.signal,
         env: pilotEnv(session.settings),
+        retry: { onRetry: (err, wait) => session.out.warn(`${err.message}; waiting for the server, retrying in ${(wait / 1000).toFixed(1)} s`) },
         log: (line) => session.out.info(line),
         onCycle: (reports) => {
           failed = reports.some((r) => r.error);
