@@ -180,7 +180,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
       });
       out.info(`pilot ${summary.pilotId}: ${summary.done} done, ${summary.failed} failed` +
         `${summary.interrupted ? `, ${summary.interrupted} interrupted` : ''}${summary.staleResults ? `, ${summary.staleResults} stale results kept` : ''}` +
-        `${summary.lost ? `, ${summary.lost} lost (lease)` : ''}${summary.spooled ? `, ${summary.spooled} results spooled` : ''}${summary.delivered ? `, ${summary.delivered} spooled results delivered` : ''}${summary.takeovers ? `, ${summary.takeovers} taken over from dead pilots` : ''}` +
+        `${summary.lost ? `, ${summary.lost} lost (lease)` : ''}${summary.spooled ? `, ${summary.spooled} results spooled` : ''}${summary.delivered ? `, ${summary.delivered} spooled results delivered` : ''}${summary.takeovers ? `, ${summary.takeovers} taken over from dead pilots` : ''}${summary.givenBack ? `, ${summary.givenBack} given back unstarted` : ''}` +
         ` in ${(summary.elapsedMs / 1000).toFixed(1)} s (stopped: ${summary.stoppedBy})`);
       if (flags.json) out.data(JSON.stringify(summary));
       return EXIT.ok;
