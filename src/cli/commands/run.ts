@@ -187,7 +187,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
     } catch (err) {
       // Stopped while waiting for an unreachable server (before or between claims): nothing of ours is lost.
       if (controller.signal.aborted && (err instanceof StoppedBeforeStart || isTransient(err))) {
-        out.info('stopped while the server could not be reached: nothing claimed is left unaccounted (held tokens return when their leases end)');
+        out.info('stopped while the server could not be reached; tokens this pilot still held (if any) are left to their leases');
         return EXIT.ok;
       }
       throw err;
