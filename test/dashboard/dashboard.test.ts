@@ -2,26 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { useTestDb } from '../helpers/couch.js';
 import { cliEnv, spawnCli, tempDir, waitFor } from '../helpers/cli.js';
 import { heavySkipReason } from '../helpers/heavy.js';
 import { CHROMIUM, launchBrowser } from './browser.js';
+import { startDashboardCli } from './dashboard-cli.js';
 import { ensureDesignDocs, newToken, type Token } from '../../src/tokens/index.js';
 import { tokenState } from '../../src/tokens/state.js';
 
 const ctx = useTestDb('dashboard');
-
-/** Start `picas dashboard --port 0` and resolve with its URL (its first line on stdout). */
-export async function startDashboardCli(env: NodeJS.ProcessEnv, args: string[] = []) {
-  const child = spawnCli(['dashboard', '--port', '0', ...args], env);
-  const url = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.once('line', (line) => { rl.close(); resolve(line.trim()); });
-    void child.result.then((r) => reject(new Error(`dashboard exited: ${r.stderr}`)));
-  });
-  return { child, url };
-}
 
 const skip = heavySkipReason('dashboard browser') || (existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium)`);
 
