@@ -35,6 +35,6 @@ export async function changeCouchPassword(couch: CouchServer, username: string, 
 
 function usersDbForbidden(couch: CouchServer, username: string, verb: 'read' | 'write'): UsersDbForbiddenError {
   return new UsersDbForbiddenError(`${couch.url} does not let ${JSON.stringify(username)} ${verb} its own user document in _users (403): `
-    + 'CouchDB 3 lets only server admins use _users unless an admin opens it (empty members in _users/_security). '
-    + 'Ask a server admin to change your password, or to allow users to change their own.');
+    + 'CouchDB 3 lets only server admins use _users by default. Ask a server admin to set your new password, or to let users '
+    + 'change their own (server setting [couchdb] users_db_security_editable = true, then no members in _users/_security).');
 }

@@ -115,6 +115,8 @@ export class CouchServer {
   private readonly basePath: string;
   /** Still to check that the server is CouchDB before the next request (CouchOptions.verify). */
   private unverified: boolean;
+  /** The check under way: requests made meanwhile wait for it (one GET /, one failed login at most). */
+  private verifying: Promise<void> | undefined;
   private closed = false;
   /** What it takes to open another client to the same server (e.g. for the pilot's watchdog); never printed. */
   readonly #reconnect: CouchOptions;
@@ -193,7 +195,10 @@ export class CouchServer {
       headers['content-type'] = 'application/json';
     }
     const timeout = options.timeoutMs ?? this.timeoutMs;
-    if (this.unverified && path !== '/') await this.verify(options.signal);
+    if (this.unverified && path !== '/') {
+      this.verifying ??= this.verify().finally(() => { this.verifying = undefined; });
+      await this.verifying;
+    }
     const sentAt = performance.now();
     let res;
     this.stats.requests++;
@@ -260,9 +265,9 @@ export class CouchServer {
   }
 
   /** GET / once: a server whose welcome is not CouchDB's is named as such before any other request. */
-  private async verify(signal: AbortSignal | undefined): Promise<void> {
+  private async verify(): Promise<void> {
     try {
-      await this.welcome(signal);
+      await this.welcome();
     } catch (err) {
       // Not CouchDB, an outage (checked again next time) or refused credentials: said as they are.
       if (err instanceof NotCouchDBError || err instanceof UnreachableError || err instanceof TimeoutError) throw err;
