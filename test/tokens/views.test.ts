@@ -4,6 +4,7 @@ import { useTestDb } from '../helpers/couch.js';
 import { ensureDesignDocs, ensureDesignDoc, conditionalMonitor, MONITOR } from '../../src/tokens/design.js';
 import { tokenState, type TokenState } from '../../src/tokens/state.js';
 import { countStates, countStatesByOverview } from '../../src/tokens/status.js';
+import { DatabaseNotFoundError } from '../../src/couch/errors.js';
 
 const ctx = useTestDb('views');
 
@@ -103,7 +104,7 @@ test('countStates reads the state views\' sizes, and falls back to overview_tota
     const overviewOnly = { _id: '_design/OverviewOnly', language: 'javascript', views: { overview_total: (await db.get<{ _id: string; views: Record<string, unknown> }>('_design/Monitor')).views.overview_total } };
     await db.put(overviewOnly);
     assert.deepEqual(await countStates(db, 'OverviewOnly'), want);
-    await assert.rejects(countStates(ctx.couch.db(`${ctx.db.name}-missing`)), (err: Error) => err.constructor.name === 'NotFoundError');
+    await assert.rejects(countStates(ctx.couch.db(`${ctx.db.name}-missing`)), DatabaseNotFoundError);
   } finally {
     await db.destroy();
   }
