@@ -5,8 +5,9 @@
 //   dist/picas      a Node single-executable application: the same program inside a copy of the node
 //                   binary that runs this script, so it needs no Node at all (what the Grid sandbox carries).
 //
-// Both leave out `picas serve` and `picas dashboard` (they run on a login node, from the npm package, and
-// would pull in the embedded server's database engine): in their place a hidden command says so.
+// Both leave out `picas serve`, `picas dashboard` and `picas autopilot` (they run on a login node, from the
+// npm package; serve would pull in the embedded server's database engine, autopilot finds the Slurm script
+// beside the package): in their place a hidden command says so.
 // The version is written in at build time, since no package.json lies beside a lone file.
 // `--mjs-only` skips the executable (it copies and rewrites a ~100 MB binary).
 import { build } from 'esbuild';
@@ -25,7 +26,7 @@ const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 const mjsOnly = process.argv.includes('--mjs-only');
 
 /** Commands that are not part of a lone-file build, replaced by a hidden stub that says where they are. */
-const LEFT_OUT = ['serve', 'dashboard'];
+const LEFT_OUT = ['serve', 'dashboard', 'autopilot'];
 const leaveOut = {
   name: 'picas-leave-out-login-node-commands',
   setup(b) {
