@@ -70,7 +70,7 @@ export function describeError(err: unknown): { message: string; exitCode: number
     return { message: `${err.where}: wrong user name or password (401). Check PICAS_USERNAME/PICAS_PASSWORD or ~/.config/picas/conf.yml.`, exitCode: EXIT.auth };
   }
   if (err instanceof ForbiddenError) {
-    return { message: `${err.where}: not allowed (403 ${err.error}${err.reason ? `: ${err.reason}` : ''}). Ask the database's admin to add your user as a member.`, exitCode: EXIT.auth };
+    return { message: `${err.where}: not allowed (403 ${err.error}${err.reason ? `: ${oneLine(err.reason)}` : ''}). Ask the database's admin to add your user as a member.`, exitCode: EXIT.auth };
   }
   if (err instanceof NotFoundError) {
     return { message: `${err.where}: not found (404${err.reason ? `: ${err.reason}` : ''}). Check the database name (PICAS_DATABASE, --database) and the view name.`, exitCode: EXIT.notFound };
@@ -78,11 +78,19 @@ export function describeError(err: unknown): { message: string; exitCode: number
   if (err instanceof ConflictError) {
     return { message: `${err.where}: conflict (409): the document changed meanwhile; run the command again.`, exitCode: EXIT.failure };
   }
-  if (err instanceof BadRequestError) {
-    return { message: `${err.where}: bad request (400 ${err.error}${err.reason ? `: ${err.reason}` : ''})`, exitCode: EXIT.failure };
+  if (err instanceof BadRequestError && err.error === 'compilation_error') {
+    return { message: `${err.where}: the server refused the design document: a view's code does not compile (${oneLine(err.reason)}). Fix the view's code (with \`picas views\`: the --condition).`, exitCode: EXIT.failure };
   }
-  if (err instanceof CouchError) return { message: err.message, exitCode: EXIT.failure };
+  if (err instanceof BadRequestError) {
+    return { message: `${err.where}: bad request (400 ${err.error}${err.reason ? `: ${oneLine(err.reason)}` : ''})`, exitCode: EXIT.failure };
+  }
+  if (err instanceof CouchError) return { message: oneLine(err.message), exitCode: EXIT.failure };
   if (err instanceof TypeError && /URL/.test(err.message)) return { message: err.message, exitCode: EXIT.config };
   if (err instanceof Error) return { message: err.message, exitCode: EXIT.failure };
   return { message: String(err), exitCode: EXIT.failure };
+}
+
+/** A server's reason as one line: CouchDB quotes whole view functions, line breaks and all. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
