@@ -10,8 +10,11 @@ test('view queries with update=false answer from the index as it is; update=lazy
   await db.bulkDocs([{ _id: 'a', n: 1 }, { _id: 'b', n: 2 }]);
   assert.equal((await db.view('d', 'all')).rows.length, 2, 'the index is built');
   await db.put({ _id: 'c', n: 3 });
-  assert.equal((await db.view('d', 'all', { update: 'false' })).rows.length, 2, 'update=false: the new document is not indexed yet');
-  assert.equal((await db.view('d', 'all', { update: 'lazy' })).rows.length, 2, 'update=lazy: answered before updating');
+  // Real CouchDB's background indexer may index the new document at any moment: there the answers before
+  // the update may already hold it. The embedded server has no background indexer: exactly 2.
+  const before = ctx.server.owned ? [2] : [2, 3];
+  assert.ok(before.includes((await db.view('d', 'all', { update: 'false' })).rows.length), 'update=false: the new document is not indexed yet');
+  assert.ok(before.includes((await db.view('d', 'all', { update: 'lazy' })).rows.length), 'update=lazy: answered before updating');
   // ...and the update it started makes the document appear without a query that waits for it.
   let seen = 0;
   for (let i = 0; i < 50 && seen < 3; i++) {
