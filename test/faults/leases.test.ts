@@ -104,7 +104,8 @@ test('the last pilot standing waits for a dead pilot\'s lease instead of exiting
     const t = await db.get<Token>('f0');
     // Held by a pilot that is gone; the lease runs out in 8 s (longer than a pilot takes to start on a busy machine).
     await db.put({ ...t, lock: now, picas: { attempt: 'a-dead', pilot: 'pilot_gone', host: 'elsewhere', claimed_at: now, lease_until: now + 8 } });
-    const r = await runCli(['run', ...LEASE, '--work-dir', join(dir, 'w')], cliEnv(ctx.server, { PICAS_DATABASE: db.name }), { timeoutMs: 60_000 });
+    // --lease 6: the pilot waits at most 2 leases + the margin (14 s) for it, more than the 8 s + 2 s it needs.
+    const r = await runCli(['run', '--lease', '6', '--lease-margin', '2', '--grace', '1', '--work-dir', join(dir, 'w')], cliEnv(ctx.server, { PICAS_DATABASE: db.name }), { timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /waiting for the leases of 1 token\(s\): f0 \(pilot_gone, free after \d\d:\d\d:\d\d UTC\)/);
     await assertSettled(db, ids, readExecutions(file));
