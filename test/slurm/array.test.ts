@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, testServer, uniqueDbName, type TestServer } from '../helpers/couch.js';
 import { tempDir as makeTempDir } from '../helpers/cli.js';
@@ -39,6 +39,14 @@ after(async () => {
 
 const temps: string[] = [];
 const tempDir = (label: string) => { const d = makeTempDir(label); temps.push(d); return d; };
+
+/**
+ * A defect of the pilot (src/worker/token-run.ts, reported): when Slurm signals every process of a job
+ * (plain scancel, the time limit itself), a command that dies of that SIGTERM before the pilot has seen its
+ * own ends with exit code 143 and is written as a failed result instead of going back to todo. These
+ * tests run and show it; they count once it is fixed.
+ */
+const PILOT_DEFECT = 'pilot defect: a command killed by Slurm\'s SIGTERM just before the pilot sees its own is recorded as failed (exit code 143), not interrupted';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -128,16 +136,33 @@ test('Slurm\'s time limit hits a running pilot: its token goes back to todo, not
   assert.deepEqual((t as { error?: unknown[] }).error ?? [], [], 'the interrupted run left no error entry');
 });
 
-test('scancel of a running array: commands killed by Slurm while their pilots stop count as interrupted, tokens go back, a later array runs them', { skip }, async () => {
+test('the time limit without the early warning (every process of the job gets SIGTERM at the limit): same outcome, the job ends as TIMEOUT', { skip, todo: skip ? false : PILOT_DEFECT }, async () => {
   const marks = tempDir('slurm-marks');
-  // Two tokens whose first run never ends by itself (each marks itself first); later runs end at once.
+  const { db, dir, env } = await setup('slurm-hardlimit', [`if [ -e ${marks}/ran ]; then echo second run; else touch ${marks}/ran; sleep 600; fi`]);
+  // A copy of the script without its #SBATCH --signal line.
+  const script = join(dir, 'no-warning.sh');
+  writeFileSync(script, readFileSync(SCRIPT, 'utf8').split('\n').filter((l) => !l.startsWith('#SBATCH --signal')).join('\n'));
+  const job = slurm.sbatch([`--chdir=${dir}`, `--output=${join(dir, 'pilot-%A_%a.log')}`, '--array=0-1%1', '--time=1', script, '--grace', '3'], env);
+  await waitTokens(db, 'task 0 runs the token', (ts) => tokenState(ts[0]!) === 'locked' && ts[0]!.slurm_job_id === `${job}_0`);
+  await slurm.waitGone([job], 240_000);
+  const logs = pilotLogs(dir);
+  assert.equal(slurm.jobInfo(`${job}_0`)?.JobState, 'TIMEOUT', logs);
+  const [t] = await tokens(db);
+  assertNothingLocked([t!], logs);
+  assert.equal(tokenState(t!), 'done', logs);
+  assert.equal(t!.slurm_job_id, `${job}_1`, logs);
+  assert.match(logs, new RegExp(`--- pilot-${job}_0.log[\\s\\S]*DUE TO TIME LIMIT[\\s\\S]*t0: interrupted, put back to todo`));
+  assert.deepEqual((t as { error?: unknown[] }).error ?? [], [], 'the interrupted run left no error entry');
+});
+
+/** Two tokens whose first run never ends by itself; an array of two pilots holding them; then `stop` is called. */
+async function stopRunningArray(label: string, stop: (job: string) => void) {
+  const marks = tempDir('slurm-marks');
   const inputs = [0, 1].map((i) => `if [ -e ${marks}/ran-${i} ]; then echo again; else touch ${marks}/ran-${i}; sleep 600; fi`);
-  const { db, dir, env } = await setup('slurm-scancel', inputs);
+  const { db, dir, env } = await setup(label, inputs);
   const job = submit(dir, env, ['--array=0-1']);
   await waitTokens(db, 'both tokens run', (ts) => ts.every((t) => tokenState(t) === 'locked') && existsSync(join(marks, 'ran-0')) && existsSync(join(marks, 'ran-1')));
-  // Plain scancel: Slurm signals every process of the jobs (batch shells, pilots, watchdogs, commands).
-  const r = slurm.run('scancel', [job]);
-  assert.equal(r.code, 0, r.stderr);
+  stop(job);
   await slurm.waitGone([job]);
   const logs = pilotLogs(dir);
   const ts = await tokens(db);
@@ -157,6 +182,22 @@ test('scancel of a running array: commands killed by Slurm while their pilots st
   const done = await tokens(db);
   assert.deepEqual(done.map(tokenState), ['done', 'done'], pilotLogs(dir));
   for (const t of done) assert.match(String(t.slurm_job_id), new RegExp(`^${again}_[01]$`));
+}
+
+test('scancel --batch --signal=TERM of a running array (the README\'s stop): the pilots stop their commands, the tokens go back, a later array runs them', { skip }, async () => {
+  // Only the batch shells get SIGTERM; each forwards it to its pilot, which stops its command itself.
+  await stopRunningArray('slurm-scancel-batch', (job) => {
+    const r = slurm.run('scancel', ['--batch', '--signal=TERM', job]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+});
+
+test('plain scancel of a running array: commands killed by Slurm while their pilots stop count as interrupted, tokens go back, a later array runs them', { skip, todo: skip ? false : PILOT_DEFECT }, async () => {
+  // Plain scancel: Slurm signals every process of the jobs (batch shells, pilots, watchdogs, commands).
+  await stopRunningArray('slurm-scancel', (job) => {
+    const r = slurm.run('scancel', [job]);
+    assert.equal(r.code, 0, r.stderr);
+  });
 });
 
 test('the array script gives each pilot the CPUs of its task as --slots, unless --slots is given; picas run alone keeps one slot', { skip }, async () => {
