@@ -50,6 +50,7 @@ export const CLIENT_JS = String.raw`'use strict';
     var t = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
     return d.toDateString() === today.toDateString() ? t : d.toLocaleDateString() + ' ' + t;
   }
+  function lastLines(text, n) { return text.split('\n').filter(function (l) { return l.trim() !== ''; }).slice(-n).join('\n'); }
   function toast(text, bad) {
     var t = $('toast');
     t.textContent = text;
@@ -114,7 +115,7 @@ export const CLIENT_JS = String.raw`'use strict';
       : (!s.index.consistent ? 'Counts were read while many tokens changed; they may not add up exactly until the next refresh.' : '');
     renderPilots(s);
     renderErrors(s);
-    renderChart(s.throughput || []);
+    renderChart(s.throughput);
     document.title = (s.total ? pct.toFixed(0) + '% · ' : '') + 'picas · ' + s.database;
     scheduleTokens();
   }
@@ -129,7 +130,8 @@ export const CLIENT_JS = String.raw`'use strict';
       p.current.slice(0, 3).forEach(function (c, i) {
         if (i) running.appendChild(document.createTextNode(', '));
         running.appendChild(tokenLink(c.id));
-        if (c.since) running.appendChild(el('span', { class: 'muted' }, ' ' + dur(s.time - c.since)));
+        // As of the pilot's last heartbeat (that is when it said what it runs).
+        if (c.since) running.appendChild(el('span', { class: 'muted' }, ' ' + dur((p.lastBeat || s.time) - c.since)));
       });
       if (p.current.length > 3) running.appendChild(el('span', { class: 'muted' }, ' +' + (p.current.length - 3) + ' more'));
       var beat = p.lastBeat ? dur(s.time - p.lastBeat) + ' ago' : 'lease ends in ' + dur(p.aliveUntil - s.time);
@@ -149,11 +151,14 @@ export const CLIENT_JS = String.raw`'use strict';
     s.errors.forEach(function (e) {
       body.appendChild(el('tr', { 'data-id': e.id },
         el('td', { class: 'id' }, tokenLink(e.id)), el('td', { class: 'num' }, String(e.exitCode)),
-        el('td', null, clock(e.at)), el('td', null, e.host || '–'), el('td', null, el('pre', { class: 'tail' }, e.tail || ''))));
+        el('td', null, clock(e.at)), el('td', null, e.host || '–'), el('td', null, el('pre', { class: 'tail', title: e.tail || '' }, lastLines(e.tail || '', 2)))));
     });
   }
 
-  function renderChart(points) {
+  function renderChart(tp) {
+    var points = tp ? tp.points : [];
+    var b = tp ? tp.bucketSeconds : 60;
+    $('chart-title').textContent = 'Finished per ' + (b === 60 ? 'minute' : b + ' s') + ', last ' + dur(b * 60);
     var box = clear($('chart'));
     var W = 600, H = 150, L = 34, B = 18, T = 6;
     var s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none', role: 'img', 'aria-label': 'tokens finished per minute' });
@@ -171,7 +176,7 @@ export const CLIENT_JS = String.raw`'use strict';
       var x = L + i * bw + 0.5, h1 = (H - B - T) * p.done / top, h2 = (H - B - T) * p.error / top;
       if (p.done) s.appendChild(svg('rect', { x: x, width: Math.max(1, bw - 1), y: H - B - h1, height: h1, fill: '#2e9d57' }));
       if (p.error) s.appendChild(svg('rect', { x: x, width: Math.max(1, bw - 1), y: H - B - h1 - h2, height: h2, fill: '#d64545' }));
-      if (i % 10 === 0) s.appendChild(svg('text', { x: x, y: H - 4, class: 'axis', text: new Date(p.t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) }));
+      if (i % 12 === 0) s.appendChild(svg('text', { x: x, y: H - 4, class: 'axis', text: new Date(p.t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) }));
     });
     if (!points.length) s.appendChild(svg('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'axis', text: 'nothing finished in the last hour' }));
     box.appendChild(s);

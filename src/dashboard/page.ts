@@ -47,7 +47,7 @@ export function pageHtml(p: { database: string; server: string; user: string; cs
       <div class="sub" id="expired-sub"></div>
     </div>
     <div class="card chart-card">
-      <div class="card-title">Finished per minute, last hour</div>
+      <div class="card-title" id="chart-title">Finished per minute</div>
       <div id="chart" class="chart"></div>
     </div>
   </section>
@@ -55,7 +55,7 @@ export function pageHtml(p: { database: string; server: string; user: string; cs
 
   <section class="panel">
     <h2>Pilots <span class="count" id="pilots-count"></span></h2>
-    <table class="grid" id="pilots"><thead><tr><th>pilot</th><th>host</th><th>job</th><th class="num">done</th><th>running now</th><th>heartbeat</th><th>state</th></tr></thead><tbody></tbody></table>
+    <table class="grid" id="pilots"><thead><tr><th>pilot</th><th>host</th><th>job</th><th class="num">done</th><th>running (at last heartbeat)</th><th>last heartbeat</th><th>state</th></tr></thead><tbody></tbody></table>
   </section>
 
   <section class="panel">

@@ -41,9 +41,12 @@ table.grid th { text-align:left; font-weight:600; font-size:12px; color:var(--mu
 table.grid td { border-bottom:1px solid #f0f2f4; padding:5px 8px; vertical-align:top; }
 table.grid td.num, table.grid th.num { text-align:right; font-variant-numeric: tabular-nums; }
 table.grid tr.empty td { color:var(--muted); font-style:italic; }
+td.id { white-space:nowrap; }
+#tokens td.mono.muted { max-width:0; width:45%; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+#tokens td { white-space:nowrap; }
 td.id a, a.tok { color:var(--accent); text-decoration:none; font-family:ui-monospace,SFMono-Regular,Menlo,monospace; font-size:12.5px; cursor:pointer; word-break:break-all; }
 td.id a:hover { text-decoration:underline; }
-pre.tail { margin:0; font:12px/1.35 ui-monospace,SFMono-Regular,Menlo,monospace; white-space:pre-wrap; word-break:break-word; color:#7a1f1f; max-height:5.6em; overflow:hidden; }
+pre.tail { margin:0; font:12px/1.35 ui-monospace,SFMono-Regular,Menlo,monospace; white-space:pre-wrap; word-break:break-word; color:#7a1f1f; }
 .mono { font-family:ui-monospace,SFMono-Regular,Menlo,monospace; font-size:12.5px; }
 .muted { color:var(--muted); }
 .badge { display:inline-block; padding:0 7px; border-radius:9px; font-size:12px; color:#fff; }

@@ -4,10 +4,10 @@ import { sleep } from '../couch/backoff.js';
 import { CONTROL_DOC_ID } from '../lease/heartbeat.js';
 import { farmStatus, type FarmStatus } from '../status/farm-status.js';
 import { cleanupPilots } from '../status/pilots.js';
-import { throughput, type ThroughputPoint } from './throughput.js';
+import { throughput, type Throughput } from './throughput.js';
 
 export interface DashboardStatus extends FarmStatus {
-  throughput?: ThroughputPoint[];
+  throughput?: Throughput;
   /** All pilots were asked to drain (the database's control document). */
   drainRequested: boolean;
   user: string;
@@ -26,7 +26,7 @@ export class StatusWatcher {
   private loop: Promise<void> | undefined;
   private lastRefresh = 0;
   private lastChart = 0;
-  private chart: ThroughputPoint[] | undefined;
+  private chart: Throughput | undefined;
   private lastCleanup = 0;
   latest: DashboardStatus | undefined;
   refreshes = 0;
@@ -59,13 +59,13 @@ export class StatusWatcher {
   async refresh(): Promise<void> {
     this.lastRefresh = Date.now();
     const [status, control] = await Promise.all([
-      farmStatus(this.db, { design: this.options.design, errors: 10 }),
+      farmStatus(this.db, { design: this.options.design, errors: 8 }),
       this.db.find<Doc & { drain?: boolean }>(CONTROL_DOC_ID).catch(() => undefined),
     ]);
-    // The chart reads up to an hour of finish times: once per 10 s is plenty for a per-minute chart.
-    if (Date.now() - this.lastChart > 10_000) {
+    // The chart reads up to an hour of finish times (bounded): at most every 5 s.
+    if (Date.now() - this.lastChart > 5_000) {
       this.lastChart = Date.now();
-      this.chart = (await throughput(this.db, status.time).catch(() => undefined))?.points ?? this.chart;
+      this.chart = (await throughput(this.db, status.time).catch(() => undefined)) ?? this.chart;
     }
     // Stopped pilots' heartbeats are cleaned up after the retention (hourly at most; needs write rights).
     if (Date.now() - this.lastCleanup > 3600_000) {

@@ -41,11 +41,11 @@ export function renderStatus(s: FarmStatus, options: RenderOptions = {}): string
   if (shown.length) {
     const rows = shown.map((p) => {
       const cur = p.current.length === 0 ? 'idle'
-        : `${clip(printable(p.current[0]!.id), 28)}${p.current[0]!.since ? ` (${duration(s.time - p.current[0]!.since)})` : ''}${p.current.length > 1 ? ` +${p.current.length - 1}` : ''}`;
+        : `${clip(printable(p.current[0]!.id), 28)}${p.current[0]!.since ? ` (${duration((p.lastBeat ?? s.time) - p.current[0]!.since)})` : ''}${p.current.length > 1 ? ` +${p.current.length - 1}` : ''}`;
       return [clip(p.id, 14), clip(printable(p.host), 16), clip(printable(p.job ?? '-'), 12), p.done === undefined ? '-' : count(p.done), cur,
         p.lastBeat ? `${duration(s.time - p.lastBeat)} ago` : `lease ${duration(p.aliveUntil - s.time)}`, p.state === 'draining' ? 'draining' : ''];
     });
-    const head = ['PILOT', 'HOST', 'JOB', 'DONE', 'RUNNING', 'HEARTBEAT', ''];
+    const head = ['PILOT', 'HOST', 'JOB', 'DONE', 'RUNNING (AT HEARTBEAT)', 'HEARTBEAT', ''];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => [...r[i]!].length)));
     for (const r of [head, ...rows]) lines.push(`  ${r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}`);
     if (s.pilots.length > shown.length) lines.push(`  … and ${s.pilots.length - shown.length} more`);

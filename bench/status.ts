@@ -1,0 +1,101 @@
+/**
+ * What `picas status` and the dashboard cost as the database grows, and what the status views cost per
+ * token write.
+ *
+ *   npx tsx bench/status.ts [--tokens 100000] [--url <couchdb url with credentials>] [--json out.json]
+ *
+ * Fills a database with tokens in a run's mix of states (60% done, 3% error, 1% locked, the rest todo),
+ * builds the indexes, then measures:
+ * - the index build: Monitor's state views (what status counts) and picas-status's views (rate, recent
+ *   errors), each as ms of server time per 1,000 tokens;
+ * - the per-write cost of the picas-status views: after 5,000 token updates, the time to bring each design
+ *   document's index up to date, per token write;
+ * - `farmStatus` (everything `picas status` and the dashboard show) and the consistent counts alone: median
+ *   and worst of 20 reads on the built indexes;
+ * - while a push of 20,000 tokens is not indexed yet: how long status takes to answer (it must not wait).
+ */
+import { writeFileSync } from 'node:fs';
+import { openBenchServer } from './lib/server.js';
+import { ensureDesignDocs, ensureDesignDoc, newToken, lockToken, markDone, type Token } from '../src/tokens/index.js';
+import { STATUS_DESIGN } from '../src/status/design.js';
+import { farmStatus } from '../src/status/farm-status.js';
+import { readStateSnapshot } from '../src/tokens/status.js';
+import { heartbeatId } from '../src/lease/heartbeat.js';
+
+const argv = process.argv.slice(2);
+const opt = (name: string): string | undefined => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
+const N = Number(opt('--tokens') ?? 100_000);
+const server = await openBenchServer(opt('--url'));
+const couch = server.client();
+const db = couch.db(`bench-status-${Date.now()}`);
+await db.create();
+const results: Record<string, unknown> = { server: server.label, tokens: N };
+const ms = (t0: number) => Math.round(performance.now() - t0);
+const now = () => Math.floor(Date.now() / 1000);
+
+function tokenAt(i: number): Token {
+  const t = newToken({ _id: `bench_${String(i).padStart(8, '0')}`, input: `run ${i}` });
+  const r = i % 100;
+  if (r < 60) return { ...markDone(lockToken(t, { now: now() - 600 }), now() - (i % 600)), exit_code: 0 };
+  if (r < 63) return { ...markDone(lockToken(t, { now: now() - 600 }), now() - (i % 600)), exit_code: 1 };
+  if (r < 64) return { ...lockToken(t, { now: now() - 60 }), picas: { attempt: `a${i}`, pilot: `p${i % 50}`, host: 'node', claimed_at: now() - 60, lease_until: now() + 240 } } as Token;
+  return t;
+}
+
+try {
+  await ensureDesignDocs(db);
+  await ensureDesignDoc(db, STATUS_DESIGN);
+  let t0 = performance.now();
+  for (let i = 0; i < N; i += 5_000) await db.bulkDocs(Array.from({ length: Math.min(5_000, N - i) }, (_, j) => tokenAt(i + j)));
+  // 50 pilots' heartbeats, as a run would have.
+  await db.bulkDocs(Array.from({ length: 50 }, (_, i) => ({ _id: heartbeatId(`p${i}`), type: 'picas-pilot', pilot: `p${i}`, host: 'node', started_at: now() - 900, alive_until: now() + 300, holding: [] })));
+  results.pushSeconds = ms(t0) / 1000;
+  console.log(`pushed ${N} tokens in ${results.pushSeconds} s`);
+
+  t0 = performance.now();
+  await Promise.all(['todo', 'locked', 'done', 'error'].map((v) => db.view('Monitor', v, { limit: 0 })));
+  const monitorBuild = ms(t0);
+  t0 = performance.now();
+  await Promise.all(['finished', 'errors'].map((v) => db.view('picas-status', v, { limit: 0 })));
+  const statusBuild = ms(t0);
+  results.indexBuildMsPer1000 = { monitor: +(monitorBuild / (N / 1000)).toFixed(1), picasStatus: +(statusBuild / (N / 1000)).toFixed(1) };
+  console.log(`index build: Monitor ${monitorBuild} ms, picas-status ${statusBuild} ms (${JSON.stringify(results.indexBuildMsPer1000)} per 1,000 tokens)`);
+  await db.view('picas', 'leases', { limit: 0 });
+
+  // Per-write cost: 5,000 tokens change state (claim-like writes), then each index catches up.
+  const W = Math.min(5_000, Math.floor(N / 10));
+  const some = (await db.allDocs<Token>({ include_docs: true, limit: W, startkey: 'bench_' })).rows.map((r) => r.doc!);
+  await db.bulkDocs(some.map((d) => ({ ...d, lock: now(), done: 0 })));
+  t0 = performance.now();
+  await Promise.all(['todo', 'locked', 'done', 'error'].map((v) => db.view('Monitor', v, { limit: 0 })));
+  const monitorPerWrite = (performance.now() - t0) / W;
+  t0 = performance.now();
+  await Promise.all(['finished', 'errors'].map((v) => db.view('picas-status', v, { limit: 0 })));
+  const statusPerWrite = (performance.now() - t0) / W;
+  results.indexMsPerTokenWrite = { monitor: +monitorPerWrite.toFixed(3), picasStatus: +statusPerWrite.toFixed(3) };
+  console.log(`index upkeep per token write: Monitor ${monitorPerWrite.toFixed(3)} ms, picas-status ${statusPerWrite.toFixed(3)} ms`);
+
+  const timeIt = async (f: () => Promise<unknown>) => {
+    const times: number[] = [];
+    for (let i = 0; i < 20; i++) { const s = performance.now(); await f(); times.push(performance.now() - s); }
+    times.sort((a, b) => a - b);
+    return { medianMs: +times[10]!.toFixed(1), worstMs: +times[19]!.toFixed(1) };
+  };
+  results.counts = await timeIt(() => readStateSnapshot(db));
+  results.farmStatus = await timeIt(() => farmStatus(db));
+  console.log(`consistent counts: ${JSON.stringify(results.counts)}; everything status shows: ${JSON.stringify(results.farmStatus)}`);
+
+  // A push not indexed yet: status answers at once, from the index as it is.
+  for (let i = 0; i < 20_000; i += 5_000) await db.bulkDocs(Array.from({ length: 5_000 }, (_, j) => newToken({ _id: `late_${i + j}` })));
+  t0 = performance.now();
+  const lagging = await farmStatus(db);
+  results.whileCatchingUp = { ms: ms(t0), catchingUp: lagging.index.catchingUp, indexLag: lagging.index.indexLag };
+  console.log(`right after a push of 20,000: answered in ${ms(t0)} ms, catching up: ${lagging.index.catchingUp} (${lagging.index.indexLag} changes behind)`);
+} finally {
+  await db.destroy().catch(() => undefined);
+  await couch.close();
+  await server.stop();
+}
+const out = opt('--json');
+if (out) writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(JSON.stringify(results));
