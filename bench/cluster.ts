@@ -5,13 +5,18 @@
 //
 //   node --import tsx bench/cluster.ts --urls http://admin:PW@127.0.0.1:25984,http://admin:PW@127.0.0.1:25986,...
 //        [--mode spread|balancer|both] [--tokens 600] [--pilots 12] [--slots 2] [--json file]
+//        [--stop-node 'shell command' --start-node 'shell command' [--stop-after 10] [--down-seconds 15]]
 //
+// With --stop-node, that command is run --stop-after seconds into each scenario (e.g. kill one node's
+// process), and --start-node --down-seconds later (start it again): pilots that talk to the stopped node
+// ride the outage out, the others go on, and the same counts must be zero.
 // The cluster is not started here (see docs/guarantees.md, "Cluster", for how it was set up). Each node is
 // reached through a counting loopback proxy of this bench (test/helpers/balancer.ts with one target, or three
 // for the balancer mode), so every answer's status is counted on its way to the pilots. Pilots are
 // `picas run` processes (CLI, from the sources) with their default settings but --slots; commands append
 // their start and end to a shared file, as in the fault benches.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { execSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startBalancer, type Balancer } from '../test/helpers/balancer.js';
 import { cliEnv, spawnCli, tempDir, type CliResult } from '../test/helpers/cli.js';
@@ -22,10 +27,13 @@ import { recordingDb } from '../test/faults/scenario.js';
 import { readExecutions } from '../test/faults/records.js';
 import type { Token } from '../src/tokens/index.js';
 
-interface Args { urls: string[]; mode: 'spread' | 'balancer' | 'both'; tokens: number; pilots: number; slots: number; json?: string }
+interface Args {
+  urls: string[]; mode: 'spread' | 'balancer' | 'both'; tokens: number; pilots: number; slots: number; json?: string;
+  stopNode?: string; startNode?: string; stopAfter: number; downSeconds: number;
+}
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { urls: [], mode: 'both', tokens: 600, pilots: 12, slots: 2 };
+  const args: Args = { urls: [], mode: 'both', tokens: 600, pilots: 12, slots: 2, stopAfter: 10, downSeconds: 15 };
   const usage = 'usage: bench/cluster.ts --urls URL,URL,URL [--mode spread|balancer|both] [--tokens n] [--pilots n] [--slots n] [--json file]';
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i]!.replace(/^--/, '');
@@ -34,18 +42,23 @@ function parseArgs(argv: string[]): Args {
     if (name === 'urls') args.urls = value.split(',').filter(Boolean);
     else if (name === 'mode' && ['spread', 'balancer', 'both'].includes(value)) args.mode = value as Args['mode'];
     else if (name === 'json') args.json = value;
+    else if (name === 'stop-node') args.stopNode = value;
+    else if (name === 'start-node') args.startNode = value;
+    else if (name === 'stop-after' && Number(value) >= 0) args.stopAfter = Number(value);
+    else if (name === 'down-seconds' && Number(value) >= 0) args.downSeconds = Number(value);
     else if (['tokens', 'pilots', 'slots'].includes(name) && Number.isInteger(Number(value)) && Number(value) > 0) {
       (args as unknown as Record<string, number>)[name] = Number(value);
     } else throw new Error(`${usage} (bad: --${name} ${value})`);
   }
   if (args.urls.length === 0) throw new Error(`${usage} (--urls is required: the nodes' admin URLs)`);
+  if (!!args.stopNode !== !!args.startNode) throw new Error(`${usage} (--stop-node and --start-node go together)`);
   return args;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Figures {
-  mode: string; tokens: number; pilots: number; slots: number; seconds: number;
+  mode: string; nodeStopped: boolean; tokens: number; pilots: number; slots: number; seconds: number;
   executedTwice: number; overlapping: number; neverRun: number; conflictsLeft: number; errors: number;
   accepted202: number; requests: number; pilotFailures: number;
 }
@@ -78,8 +91,18 @@ async function scenario(args: Args, mode: 'spread' | 'balancer'): Promise<Figure
     return spawnCli(['run', '-q', '--slots', String(args.slots), '--work-dir', workDir, '--json'], env);
   });
   const watchdog = setTimeout(() => { for (const p of pilots) p.kill('SIGKILL'); }, 15 * 60_000);
+  // A node stopped mid-run and started again (bounded: both commands run once, synchronously).
+  const outage = args.stopNode ? (async () => {
+    await sleep(args.stopAfter * 1000);
+    console.log(`  stopping a node: ${args.stopNode}`);
+    execSync(args.stopNode!, { stdio: 'inherit', timeout: 60_000 });
+    await sleep(args.downSeconds * 1000);
+    console.log(`  starting it again: ${args.startNode}`);
+    execSync(args.startNode!, { stdio: 'inherit', timeout: 180_000 });
+  })() : Promise.resolve();
   const results: CliResult[] = await Promise.all(pilots.map((p) => p.result));
   clearTimeout(watchdog);
+  await outage;
   const seconds = (Date.now() - started) / 1000;
   // Let the nodes' internal replication finish before counting conflicts.
   await sleep(3_000);
@@ -94,7 +117,7 @@ async function scenario(args: Args, mode: 'spread' | 'balancer'): Promise<Figure
   const all = (await db.allDocs<Doc>({ include_docs: true, conflicts: true })).rows.map((r) => r.doc!).filter(Boolean);
   const tokens = all.filter((d) => ids.includes(d._id)) as Token[];
   const figures: Figures = {
-    mode, tokens: args.tokens, pilots: args.pilots, slots: args.slots, seconds,
+    mode, nodeStopped: !!args.stopNode, tokens: args.tokens, pilots: args.pilots, slots: args.slots, seconds,
     executedTwice: [...perToken.values()].filter((l) => l.length > 1).length,
     overlapping,
     neverRun: ids.filter((id) => !perToken.has(id)).length,

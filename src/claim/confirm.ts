@@ -36,10 +36,13 @@ export interface ConfirmOptions {
    * which cannot tell they are replicated); 'off': trust every 2xx.
    */
   mode?: ConfirmMode;
-  /** The set of live revisions must stay the same this long before the claim is trusted (ms). Default: 300
-   *  on a cluster (quorum reads), 1000 with mode 'always' (replication delay). */
+  /** The set of live revisions must stay the same this long before the claim is trusted (ms). Default: 200
+   *  on a cluster (every copy is read), 1000 with mode 'always' (servers replicating to each other: it must
+   *  exceed their replication delay). */
   settleMs?: number;
-  /** Between read-backs (ms, default a quarter of settleMs, at least 50). */
+  /** Between read-backs (ms). Default: settleMs on a cluster (each read asks every copy, so two reads
+   *  settleMs apart suffice); a quarter of it otherwise (reads through a balancer reach the servers at random,
+   *  so more of them are needed to have asked each server), at least 50. */
   intervalMs?: number;
   /** Give up (treat the claim as lost) after this long (ms, default 30 s or 20 × settleMs, whichever is more). */
   maxWaitMs?: number;
@@ -131,11 +134,11 @@ async function readBack(db: Database, id: string, copies: number | undefined): P
 async function settings(db: Database, given: ConfirmOptions) {
   const options = { ...chosen.get(db), ...given };
   const copies = await copiesOf(db);
-  const settleMs = options.settleMs ?? (options.mode === 'always' && !(copies && copies > 1) ? 1_000 : 300);
+  const settleMs = options.settleMs ?? (options.mode === 'always' && !(copies && copies > 1) ? 1_000 : 200);
   return {
     copies,
     settleMs,
-    intervalMs: options.intervalMs ?? Math.max(50, Math.round(settleMs / 4)),
+    intervalMs: options.intervalMs ?? Math.max(50, Math.round(copies && copies > 1 ? settleMs : settleMs / 4)),
     maxWaitMs: options.maxWaitMs ?? Math.max(30_000, 20 * settleMs),
   };
 }

@@ -17,7 +17,15 @@ export interface Balancer {
   close(): Promise<void>;
 }
 
-export async function startBalancer(targets: string[]): Promise<Balancer> {
+export interface BalancerOptions {
+  /**
+   * Change an answer's status on its way back (body untouched), e.g. 201 to 202 as a CouchDB cluster answers
+   * a write that reached fewer copies than its quorum. Called with the request's method and path.
+   */
+  rewriteStatus?: (method: string, path: string, status: number) => number;
+}
+
+export async function startBalancer(targets: string[], options: BalancerOptions = {}): Promise<Balancer> {
   if (targets.length === 0) throw new Error('a balancer needs at least one target');
   const origins = targets.map((t) => new URL(t));
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -34,8 +42,9 @@ export async function startBalancer(targets: string[]): Promise<Balancer> {
     const upstream = httpRequest({
       host: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent,
     }, (answer) => {
-      statuses.set(answer.statusCode ?? 0, (statuses.get(answer.statusCode ?? 0) ?? 0) + 1);
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      const status = options.rewriteStatus?.(req.method ?? 'GET', req.url ?? '/', answer.statusCode ?? 502) ?? answer.statusCode ?? 502;
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      res.writeHead(status, answer.headers);
       answer.pipe(res);
       answer.once('error', () => res.destroy());
     });
