@@ -12,11 +12,29 @@ import { parse as parseLossless, stringify as stringifyLossless, isInteger } fro
  */
 
 /**
- * A number token (after `:`, `,`, `[` or at the start) of 16 or more integer digits; a match inside a string
- * only costs the slow path. Tested after DIGITS_16, which V8 scans about 30 times faster: most answers have
- * no run of 16 digits at all (a revision's hex hash sometimes has one).
+ * Whether `text` holds 16 decimal digits in a row. It looks at every 16th character and only around digits,
+ * so most answers (no such run) cost a small fraction of parsing them: on a 430 kB view answer about 70 µs
+ * against 1.3 ms for JSON.parse, where the regular expression /\d{16}/ took 0.9 ms.
  */
-const DIGITS_16 = /\d{16}/;
+function hasDigitRun16(text: string): boolean {
+  let end = 15; // the last character of the 16-character window under test
+  while (end < text.length) {
+    const c = text.charCodeAt(end);
+    // A non-digit at `end` rules out every window that contains it: the next one ends 16 further.
+    if (c < 48 || c > 57) { end += 16; continue; }
+    let j = end - 1;
+    while (j > end - 16) {
+      const d = text.charCodeAt(j);
+      if (d < 48 || d > 57) break;
+      j--;
+    }
+    if (j === end - 16) return true;
+    end = j + 16;
+  }
+  return false;
+}
+
+/** A number token (after `:`, `,`, `[` or at the start) of 16 or more digits; a run inside a string only costs the slow path. */
 const LONG_NUMBER = /(?:^|[:,[])\s*-?\d{16}/;
 
 function parseNumber(text: string): number | bigint {
@@ -26,7 +44,7 @@ function parseNumber(text: string): number | bigint {
 
 /** Parse JSON text; integers that a `number` cannot hold exactly become `bigint`. Throws SyntaxError like JSON.parse. */
 export function parseJson<T = unknown>(text: string): T {
-  if (!DIGITS_16.test(text) || !LONG_NUMBER.test(text)) return JSON.parse(text) as T;
+  if (!hasDigitRun16(text) || !LONG_NUMBER.test(text)) return JSON.parse(text) as T;
   return parseLossless(text, null, parseNumber) as T;
 }
 

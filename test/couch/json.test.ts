@@ -33,3 +33,13 @@ test('malformed JSON still throws SyntaxError on both paths', () => {
   assert.throws(() => parseJson('{"a":'), SyntaxError);
   assert.throws(() => parseJson('{"a":12345678901234567891,}'), SyntaxError);
 });
+
+test('a long integer is found wherever it stands (the scan looks at every 16th character)', () => {
+  for (let pad = 0; pad < 40; pad++) {
+    const key = 'k'.repeat(pad);
+    assert.equal(parseJson<Record<string, unknown>>(`{"${key}":12345678901234567891}`)[key], 12345678901234567891n, `after ${pad} characters`);
+    assert.equal(parseJson<unknown[]>(`[${'1,'.repeat(pad)}-9007199254740993]`).at(-1), -9007199254740993n);
+  }
+  assert.equal(parseJson('12345678901234567891'), 12345678901234567891n);
+  assert.equal(parseJson('{"a":123456789012345}').constructor, Object, '15 digits: the fast path');
+});
