@@ -94,13 +94,15 @@ Examples:
   picas autopilot --view SingleCore --view MultiCore --max-jobs 20
   picas autopilot --config autopilot.yml --every 300
   picas autopilot --view MultiCore --dry-run
-  picas autopilot --view Monitor --submit 'qsub -N {name} -l nodes=1:ppn={cores} pilot.sh' --query 'qstat -f | ...'
+  picas autopilot --view Monitor --submit 'qsub -V -N {name} -l nodes=1:ppn={cores} pilot.pbs' \\
+    --query 'qselect -u $USER -N {name} -s QH | sed "s/$/ PENDING/"; qselect -u $USER -N {name} -s RE'
 
 Token fields read (the largest of the first 50 todo tokens of a view): cores, memory, walltime.
 Jobs are recognised by their name (picas-<database>-<design>); the pilots read the server settings as
 every picas command does (conf.yml from picas init, or PICAS_* variables, which sbatch passes on).
 
-Exit status: 0, or 1 when a view's query or submission failed (one pass), 2 usage, 3 configuration.`);
+Exit status: 0, or 1 when a view's query or submission failed (one pass), 2 usage, 3 configuration,
+4 server unreachable, 5 authentication, 6 database or design document not found.`);
   addConnectionOptions(cmd).action(action(async (flags: AutopilotFlags) => {
     const views = viewsFromFlags(flags);
     const everyMs = flags.every !== undefined ? number(flags.every, '--every', 1)! * 1000 : undefined;
