@@ -1,3 +1,4 @@
+import { toJson } from '../couch/json.js';
 import { tokenState } from '../tokens/state.js';
 import type { Token } from '../tokens/token.js';
 import { attemptHistory } from './attempt-history.js';
@@ -22,8 +23,8 @@ export function describeToken(token: Token, logs: TokenLogs, nowSeconds: number,
   const lines: string[] = [];
   const when = (s: unknown) => (Number(s) > 0 ? `${localTime(Number(s))} (${duration(nowSeconds - Number(s))} ago)` : '-');
   lines.push(`token ${printable(token._id)}`);
-  lines.push(`  state: ${state}${state === 'done' || state === 'error' ? ` (exit code ${printable(JSON.stringify(token.exit_code) ?? '')})` : ''}`);
-  lines.push(`  input: ${printable(typeof token.input === 'string' ? token.input : JSON.stringify(token.input) ?? '')}`);
+  lines.push(`  state: ${state}${state === 'done' || state === 'error' ? ` (exit code ${printable(toJson(token.exit_code) ?? '')})` : ''}`);
+  lines.push(`  input: ${printable(typeof token.input === 'string' ? token.input : toJson(token.input) ?? '')}`);
   if (Number(token.lock) > 0) lines.push(`  claimed: ${when(token.lock)}${token.hostname ? ` by ${printable(String(token.hostname))}` : ''}`);
   if (Number(token.done) > 0) lines.push(`  finished: ${when(token.done)}`);
   if (state === 'locked' && typeof picas.pilot === 'string') {
@@ -39,7 +40,7 @@ export function describeToken(token: Token, logs: TokenLogs, nowSeconds: number,
   const scrubs = Number(token.scrub_count) || 0;
   lines.push(`  attempts: ${attempts || (Number(token.lock) > 0 ? 1 : 0)}${lost ? `, ${lost} lost (pilot died or lost contact)` : ''}${scrubs ? `, scrubbed ${scrubs} time(s)` : ''}`);
   for (const [i, h] of history.entries()) {
-    lines.push(`    ${String(attempts - history.length + i + 1).padStart(2)}. ${h.outcome.padEnd(11)} ${h.start ? localTime(h.start) : '?'}${h.start ? ` for ${duration(h.end - h.start)}` : ''}  ${printable(h.host ?? '')}${h.job ? ` job ${printable(h.job)}` : ''}${h.pilot ? `  pilot ${printable(h.pilot)}` : ''}${h.exit_code !== undefined ? `  exit ${printable(JSON.stringify(h.exit_code) ?? '')}` : ''}`);
+    lines.push(`    ${String(attempts - history.length + i + 1).padStart(2)}. ${h.outcome.padEnd(11)} ${h.start ? localTime(h.start) : '?'}${h.start ? ` for ${duration(h.end - h.start)}` : ''}  ${printable(h.host ?? '')}${h.job ? ` job ${printable(h.job)}` : ''}${h.pilot ? `  pilot ${printable(h.pilot)}` : ''}${h.exit_code !== undefined ? `  exit ${printable(toJson(h.exit_code) ?? '')}` : ''}`);
   }
   const stale = Array.isArray(picas.stale_attempts) ? picas.stale_attempts as Record<string, unknown>[] : [];
   for (const s of stale) lines.push(`  stale attempt: ${printable(String(s.pilot ?? ''))} on ${printable(String(s.host ?? ''))} at ${localTime(Number(s.recorded_at))}: ${printable(String(s.note ?? ''))}`);
@@ -51,7 +52,7 @@ export function describeToken(token: Token, logs: TokenLogs, nowSeconds: number,
   if (Object.keys(token.output ?? {}).length) user.unshift(['output', token.output]);
   if (user.length) {
     lines.push('  fields:');
-    for (const [k, v] of user) lines.push(`    ${printable(k)}: ${printable(JSON.stringify(v) ?? '')}`);
+    for (const [k, v] of user) lines.push(`    ${printable(k)}: ${printable(toJson(v) ?? '')}`);
   }
   const n = options.logLines ?? 20;
   for (const [name, text] of [['stdout', logs.stdout], ['stderr', logs.stderr]] as const) {

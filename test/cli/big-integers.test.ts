@@ -75,6 +75,9 @@ test('a user field beyond 2^53 survives push, claim, result, show, export and re
   const show = await runCliOn(server, ['show', 'big_1', '--database', db, '--json']);
   assert.equal(show.code, 0, show.stderr);
   assert.match(show.stdout, new RegExp(`"n": ${BIG}\\b`));
+  const readable = await runCliOn(server, ['show', 'big_1', '--database', db]);
+  assert.equal(readable.code, 0, readable.stderr);
+  assert.match(readable.stdout, new RegExp(`n: ${BIG}\\b`));
 
   const exported = await runCliOn(server, ['export', 'done', '--database', db]);
   assert.equal(exported.code, 0, exported.stderr);

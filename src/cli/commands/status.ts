@@ -1,3 +1,4 @@
+import { toJson } from '../../couch/json.js';
 import type { Command } from 'commander';
 import { addConnectionOptions, openSession, type ConnectionFlags } from '../options.js';
 import { action } from '../action.js';
@@ -71,13 +72,13 @@ Examples:
           };
         });
         if (flags.json) {
-          out.data(JSON.stringify({ tokens: rows, ...(page.next ? { next: page.next } : {}) }));
+          out.data(toJson({ tokens: rows, ...(page.next ? { next: page.next } : {}) }));
           return;
         }
         for (const t of rows) {
-          out.data(`${printable(t.id)}  ${t.state}  exit_code=${printable(JSON.stringify(t.exit_code) ?? '')}${t.host ? `  ${printable(t.host)}` : ''}${t.done ? `  ${localTime(t.done)}` : ''}`);
+          out.data(`${printable(t.id)}  ${t.state}  exit_code=${printable(toJson(t.exit_code) ?? '')}${t.host ? `  ${printable(t.host)}` : ''}${t.done ? `  ${localTime(t.done)}` : ''}`);
           if (flags.logs) {
-            out.data(`    input:  ${printable(JSON.stringify(t.input) ?? '')}`);
+            out.data(`    input:  ${printable(toJson(t.input) ?? '')}`);
             out.data(`    stdout: ${t.stdout === undefined ? '(no log attached)' : printable(JSON.stringify(t.stdout.trimEnd()))}`);
           }
         }
