@@ -15,6 +15,13 @@ export interface ChangeResult {
   failed: number;
 }
 
+export interface ChangeOptions {
+  onFailed?: (f: ChangeFailure) => void;
+  /** After each page written (a progress bar on a terminal). */
+  onProgress?: (sofar: ChangeResult) => void;
+  retry?: RetryOptions;
+}
+
 /** Count the matching tokens (and show each to `onMatch`) without changing anything: the dry run and the question. */
 export async function scanSelection(
   db: Database, selection: Selection, filter: (t: Token) => boolean, onMatch?: (t: Token) => void,
@@ -37,7 +44,7 @@ export async function scanSelection(
  */
 export async function applyChange(
   db: Database, selection: Selection, filter: (t: Token) => boolean, change: (t: Token) => Doc,
-  options: { onFailed?: (f: ChangeFailure) => void; retry?: RetryOptions } = {},
+  options: ChangeOptions = {},
 ): Promise<ChangeResult> {
   const result: ChangeResult = { matched: 0, changed: 0, failed: 0 };
   for await (const page of selectTokens(db, selection)) {
@@ -53,6 +60,7 @@ export async function applyChange(
         : `${a.error}${a.reason ? `: ${a.reason}` : ''}`;
       options.onFailed?.({ id: a.id ?? docs[i]!._id, reason });
     });
+    options.onProgress?.(result);
   }
   return result;
 }

@@ -24,6 +24,8 @@ export interface ExportOptions {
   out?: Writable;
   /** The folder for `dir`. */
   dir?: string;
+  /** After each page written, with the tokens written so far (a progress bar on a terminal). */
+  onProgress?: (written: number) => void;
 }
 
 /** A token as exported: its fields and its state, without CouchDB's and picas's bookkeeping. */
@@ -94,6 +96,7 @@ export async function exportTokens(db: Database, selection: Selection, options: 
       }
       count++;
     }
+    options.onProgress?.(count);
   }
   return count;
 }

@@ -3,7 +3,7 @@ import type { RetryOptions } from '../couch/retry.js';
 import { resetToken } from '../tokens/operations.js';
 import { expiredTokens } from '../lease/expiry.js';
 import type { Token } from '../tokens/token.js';
-import { applyChange, scanSelection, type ChangeFailure, type ChangeResult } from './bulk-change.js';
+import { applyChange, scanSelection, type ChangeOptions, type ChangeResult } from './bulk-change.js';
 import type { Selection } from './select.js';
 
 export interface ResetFilter {
@@ -38,7 +38,7 @@ export async function planReset(db: Database, selection: Selection, filter: Rese
  */
 export async function resetTokens(
   db: Database, selection: Selection, filter: ResetFilter = {},
-  options: { onFailed?: (f: ChangeFailure) => void; retry?: RetryOptions } = {},
+  options: ChangeOptions = {},
 ): Promise<ChangeResult> {
   return applyChange(db, selection, await resetFilter(db, filter), (t) => resetToken(t), options);
 }

@@ -59,7 +59,8 @@ export function renderStatus(s: FarmStatus, options: RenderOptions = {}): string
     lines.push(`recent errors (${count(s.error)} in all; \`picas status --tokens error\` lists them, \`picas show <id>\` shows one):`);
     for (const e of s.errors) {
       lines.push(`  ${paint(c, '31', clip(printable(e.id), 40))}  exit ${printable(String(e.exitCode))}  ${localTime(e.at)}${e.host ? `  ${clip(printable(e.host), 20)}` : ''}`);
-      for (const l of e.tail.split('\n').filter(Boolean)) lines.push(`      ${clip(printable(l), width - 6)}`);
+      // The last two lines (most often the exception or the message that says what went wrong).
+      for (const l of e.tail.split('\n').filter((x) => x.trim()).slice(-2)) lines.push(`      ${clip(printable(l), width - 6)}`);
     }
   }
   return lines;
