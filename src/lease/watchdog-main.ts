@@ -51,7 +51,7 @@ export async function watchdogMain(input: Readable = process.stdin): Promise<voi
   /** One round of acting: find the commands (scan), stop them, and when none is left, finish the job. */
   const act = (): void => {
     actTimer = undefined;
-    if (stopped || !init) return;
+    if (stopped || releasing || !init) return;
     const now = Date.now();
     const mustStop = pilotGone || now >= deadline;
     if (!mustStop) return; // a renewal came in meanwhile: back to sleep
@@ -80,7 +80,10 @@ export async function watchdogMain(input: Readable = process.stdin): Promise<voi
     void releaseAndEnd();
   };
 
+  let releasing = false;
   const releaseAndEnd = async (): Promise<void> => {
+    if (releasing) return; // once: a late timer must not start a second round
+    releasing = true;
     const release = init?.release;
     if (release) {
       try {
