@@ -63,9 +63,10 @@ export function commandTask(options: CommandTaskOptions): PilotHooks['processTas
         return { exitCode: result.exitCode ?? -1, fields, logs, failure: { message: `command stopped (${result.signal ?? 'killed'}) before it ended` } };
       }
       if (result.exitCode === null) {
-        return { exitCode: -1, fields, logs, failure: { message: `command killed by signal ${result.signal}` } };
+        return { exitCode: -1, fields, logs, failure: { message: `command killed by signal ${result.signal}` }, endedBySignal: (result.signal ?? undefined) as NodeJS.Signals | undefined };
       }
-      return { exitCode: result.exitCode, fields, logs };
+      // A shell whose child was killed by a signal exits with 128 + its number.
+      return { exitCode: result.exitCode, fields, logs, ...(result.exitCode === 143 ? { endedBySignal: 'SIGTERM' as const } : {}) };
     } finally {
       if (startedGroup !== undefined) ctx.commandEnded?.(startedGroup);
       // Nothing a command made is deleted: only a work folder it left empty goes.

@@ -14,6 +14,9 @@ export interface TaskOutcome {
   logs?: { stdout: Buffer | string; stderr: Buffer | string };
   /** Set when the task could not run or was stopped: the token becomes error with this message. */
   failure?: { message: string; exception?: string };
+  /** The command ended by this signal (or its shell with 128 + its number): a SIGTERM may be the batch
+   *  system's, sent to every process of a job a moment before the pilot gets its own. */
+  endedBySignal?: NodeJS.Signals;
 }
 
 export interface TaskContext {

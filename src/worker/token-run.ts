@@ -8,6 +8,10 @@ import { saveResult, type SaveOutcome } from './save-result.js';
 import type { ResultBatcher } from './result-batcher.js';
 import { spoolResult } from './spool.js';
 import { releaseAttempts, releaseToken } from './release.js';
+import { sleep } from '../couch/backoff.js';
+
+/** How long after its command ended by SIGTERM a pilot waits for its own stop signal. */
+const SIGTERM_WINDOW_MS = 1_000;
 
 /** What running one token needs from its pilot. */
 export interface TokenRunContext {
@@ -96,7 +100,13 @@ export async function runToken(ctx: TokenRunContext, token: ClaimedToken, slot: 
     await hooks.cleanupRun?.(token, taskCtx);
     return { ranToEnd: false };
   }
-  if (stopAll.aborted && !timedOut && outcome?.failure) {
+  // A command ended by SIGTERM while the pilot is not (yet) stopping: a batch system (Slurm's scancel or time
+  // limit) signals every process of a job, the command often a moment before the pilot. Wait that moment for
+  // the pilot's own signal: then the token was interrupted, not failed.
+  if (outcome?.endedBySignal === 'SIGTERM' && !stopAll.aborted && !timedOut && !lost && !conflicted) {
+    await sleep(SIGTERM_WINDOW_MS, stopAll);
+  }
+  if (stopAll.aborted && !timedOut && (outcome?.failure || outcome?.endedBySignal === 'SIGTERM')) {
     // The pilot is being stopped (batch system's time limit) and the task was stopped with it: the token
     // goes back (or to error), not done. (Its process group is gone: runCommand returns only then.) A task
     // that finished by itself has a result, written below like any other.

@@ -209,3 +209,49 @@ test('a repeated SIGTERM at once (Slurm signals every process of a job, the batc
     await db.destroy();
   }
 });
+
+test('a command killed by a batch system\'s SIGTERM a moment before its pilot gets its own counts as interrupted (token back), not failed; alone it stays a failure', { timeout: 120_000 }, async () => {
+  const dir = tempDir('sig-first');
+  const db = ctx.couch.db(`${ctx.db.name}-first`);
+  await db.create();
+  try {
+    const pids = join(dir, 'pids');
+    await db.bulkDocs([
+      newToken({ _id: 'a', input: `echo $$ >> ${pids}; sleep 600` }),
+      newToken({ _id: 'b', input: `echo $$ >> ${pids}; sleep 600` }),
+    ]);
+    const env = cliEnv(ctx.server, { PICAS_DATABASE: db.name });
+    const pilot = spawnCli(['run', '--lease', '30', '--grace', '5', '--max-tasks', '2', '--work-dir', join(dir, 'w')], env);
+    let stderr = '';
+    pilot.stderr!.on('data', (d) => { stderr += d; });
+    const guard = setTimeout(() => pilot.kill('SIGKILL'), 100_000);
+    const commandPid = async (n: number) => {
+      assert.ok(await waitFor(() => existsSync(pids) && readFileSync(pids, 'utf8').trim().split('\n').length >= n, 60_000), stderr);
+      return Number(readFileSync(pids, 'utf8').trim().split('\n')[n - 1]);
+    };
+    // Alone: the command's group gets SIGTERM, the pilot none. A failure (exit code 143), as before.
+    const first = await commandPid(1);
+    process.kill(-first, 'SIGTERM');
+    // Then as a batch system does: the command first, the pilot 50 ms later.
+    const second = await commandPid(2);
+    process.kill(-second, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 50));
+    pilot.kill('SIGTERM');
+    const r = await pilot.result;
+    clearTimeout(guard);
+    assert.equal(r.code, 0, r.stderr);
+    // Tokens are claimed in random order: the first command's token is the one that ended.
+    const all = await Promise.all(['a', 'b'].map(async (id) => ({ id, t: await db.get<Token>(id) })));
+    const firstId = all.find((x) => x.t.lock === 99 || x.t.done > 0)?.id;
+    const secondId = all.find((x) => x.id !== firstId)?.id;
+    assert.ok(firstId && secondId, r.stderr);
+    const failed = await db.get<Token>(firstId);
+    assert.equal(failed.lock, 99, `the lone SIGTERM is the command's own failure\n${r.stderr}`);
+    assert.match(failed.error.at(-1)!.message, /killed by signal SIGTERM/);
+    const back = await db.get<Token>(secondId);
+    assert.deepEqual([back.lock, back.done], [0, 0], `the one the pilot's signal followed went back\n${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`${secondId}: interrupted, put back to todo`));
+  } finally {
+    await db.destroy();
+  }
+});
