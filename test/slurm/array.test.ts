@@ -22,7 +22,7 @@ const SCRIPT = join(ROOT, 'examples/slurm/picas-array.sh');
 const heavy = heavySkipReason('slurm');
 const started = heavy ? { skip: heavy } : await startSlurm();
 const skip = started.skip ?? false;
-if (skip) console.log(`# skipped: ${skip}`);
+if (skip) console.log(`skipped: ${skip}`);
 const slurm = started.cluster as SlurmCluster;
 
 let server: TestServer;

@@ -24,7 +24,7 @@ import type { ViewReport } from '../../src/autopilot/cycle.js';
 const heavy = heavySkipReason('slurm');
 const started = heavy ? { skip: heavy } : await startSlurm();
 const skip = started.skip ?? false;
-if (skip) console.log(`# skipped: ${skip}`);
+if (skip) console.log(`skipped: ${skip}`);
 const slurm = started.cluster as SlurmCluster;
 
 let server: TestServer;

@@ -25,7 +25,7 @@ const HERE = /test\/slurm\/readme\.test\.ts/;
 const heavy = heavySkipReason('slurm');
 const started = heavy ? { skip: heavy } : await startSlurm();
 const skip = started.skip ?? false;
-if (skip) console.log(`# skipped: ${skip}`);
+if (skip) console.log(`skipped: ${skip}`);
 const temps: string[] = [];
 after(async () => {
   await started.cluster?.stop();
