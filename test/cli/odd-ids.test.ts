@@ -43,6 +43,11 @@ test('tokens with ids like "..", "/", "%" and "?" go through push, run, show, ex
     assert.equal(doc.exit_code, 0);
     assert.equal(doc.logs[`logs_${id}.out`], `out of ${id}`);
   }
+  for (const id of ['.', '..', '/', '%2E', '?']) {
+    const logs = await runCliOn(server, ['logs', id, '--stdout', '--database', db]);
+    assert.equal(logs.code, 0, `${id}: ${logs.stderr}`);
+    assert.equal(logs.stdout.trim(), `out of ${id}`);
+  }
 
   const exported = await runCliOn(server, ['export', 'done', '--logs', '--database', db]);
   assert.equal(exported.code, 0, exported.stderr);
@@ -67,8 +72,8 @@ test('picas show of a reserved id ("_all_docs", "_design/Monitor") or a missing 
   const db = uniqueDbName('odd-ids');
   created.push(db);
   await couch.db(db).create();
-  for (const id of ['_all_docs', '_design/Monitor', '_changes']) {
-    const r = await runCliOn(server, ['show', id, '--database', db]);
+  for (const [command, id] of [['show', '_all_docs'], ['show', '_design/Monitor'], ['show', '_changes'], ['logs', '_all_docs']]) {
+    const r = await runCliOn(server, [command!, id!, '--database', db]);
     assert.equal(r.code, 2, `${id}: ${r.stdout}${r.stderr}`);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^picas: .*starts with "_".*not a token/);
