@@ -83,7 +83,8 @@ export async function cleanupPilots(db: Database, nowServer: number, retentionSe
   })).rows;
   const old = rows.map((r) => r.doc as (HeartbeatDoc & Record<string, unknown>) | undefined).filter((d): d is HeartbeatDoc & Record<string, unknown> => {
     if (!d?._rev) return false;
-    const lastSign = Math.max(num(d.alive_until) ?? 0, num(d.last_heartbeat) ?? 0, num(d.stopped_at) ?? 0, num(d.started_at) ?? 0);
+    // The last sign of life: its last renewal (a stopping pilot writes one), else its lease end or start.
+    const lastSign = Math.max(num(d.alive_until) ?? 0, num(d.renewed_at) ?? 0, num(d.last_heartbeat) ?? 0, num(d.started_at) ?? 0);
     const over = d.stopped || (num(d.alive_until) ?? 0) < nowServer;
     return Boolean(over) && lastSign < nowServer - retentionSeconds;
   });

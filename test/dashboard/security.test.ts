@@ -105,3 +105,40 @@ test('with --login: a CouchDB user logs in (checked by the server) and the page 
     }
   }
 });
+
+test('the token browser pages through a state or an id prefix, one bounded read per page; the token view escapes nothing itself but sends text', async () => {
+  const db = ctx.couch.db(`${ctx.db.name}-browse`);
+  await db.create();
+  try {
+    await ensureDesignDocs(db);
+    await db.bulkDocs([...Array.from({ length: 5 }, (_, i) => newToken({ _id: `run3_${i}` })), ...Array.from({ length: 3 }, (_, i) => newToken({ _id: `run4_${i}` })), newToken({ _id: 'x<b>y</b>', input: '<i>hi</i>' })]);
+    const dash = await startDashboardCli(cliEnv(ctx.server, { PICAS_DATABASE: db.name }));
+    try {
+      const origin = new URL(dash.url).origin;
+      const cookie = cookieOf(await fetch(dash.url));
+      const get = async (q: string) => (await fetch(`${origin}/api/tokens?${q}`, { headers: { cookie } })).json();
+      const ids: string[] = [];
+      let after: string | undefined;
+      for (let i = 0; i < 10; i++) {
+        const page = await get(new URLSearchParams({ state: 'todo', prefix: 'run3_', limit: '2', ...(after ? { after } : {}) }).toString());
+        ids.push(...page.tokens.map((t: { id: string }) => t.id));
+        if (!page.next) break;
+        after = page.next;
+      }
+      assert.deepEqual(ids, ['run3_0', 'run3_1', 'run3_2', 'run3_3', 'run3_4']);
+      assert.deepEqual((await get('prefix=run4_')).tokens.map((t: { id: string }) => t.id), ['run4_0', 'run4_1', 'run4_2']);
+      const bad = await fetch(`${origin}/api/tokens?state=finished`, { headers: { cookie } });
+      assert.equal(bad.status, 400);
+      const detail = await (await fetch(`${origin}/api/token?id=${encodeURIComponent('x<b>y</b>')}`, { headers: { cookie } })).json();
+      assert.equal(detail.doc.input, '<i>hi</i>', 'raw text in JSON; the page puts it in with textContent');
+      const missing = await fetch(`${origin}/api/token?id=nope`, { headers: { cookie } });
+      assert.equal(missing.status, 400);
+      assert.match((await missing.json()).error, /no token "nope"/);
+    } finally {
+      dash.child.kill('SIGTERM');
+      await dash.child.result;
+    }
+  } finally {
+    await db.destroy();
+  }
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useTestDb } from '../helpers/couch.js';
-import { cliEnv, runCli } from '../helpers/cli.js';
+import { cliEnv, runCli, runCliOnTty } from '../helpers/cli.js';
 import { ensureDesignDocs, newToken, lockToken, markDone, markError, attachLogs, type Token } from '../../src/tokens/index.js';
 import { heartbeatId } from '../../src/lease/heartbeat.js';
 import { cleanupPilots, readPilots } from '../../src/status/pilots.js';
@@ -141,12 +141,32 @@ test('heartbeat documents of pilots stopped longer than the retention are delete
       { _id: heartbeatId('alive'), type: 'picas-pilot', pilot: 'alive', host: 'h', started_at: t - 90_000, alive_until: t + 100, holding: [] },
       { _id: heartbeatId('old-stopped'), type: 'picas-pilot', pilot: 'old-stopped', host: 'h', started_at: t - 90_000, alive_until: 0, stopped: true, holding: [] },
       { _id: heartbeatId('old-vanished'), type: 'picas-pilot', pilot: 'old-vanished', host: 'h', started_at: t - 95_000, alive_until: t - 90_000, holding: [] },
-      { _id: heartbeatId('recent-stopped'), type: 'picas-pilot', pilot: 'recent-stopped', host: 'h', started_at: t - 600, alive_until: 0, stopped: true, last_heartbeat: t - 60, holding: [] },
+      { _id: heartbeatId('recent-stopped'), type: 'picas-pilot', pilot: 'recent-stopped', host: 'h', started_at: t - 90_000, alive_until: 0, stopped: true, renewed_at: t - 60, holding: [] },
       { _id: 'some-user-doc', type: 'other' },
     ]);
     assert.equal(await cleanupPilots(db, t, 24 * 3600), 2);
     assert.deepEqual((await readPilots(db, t)).map((p) => `${p.id}:${p.state}`), ['alive:running', 'recent-stopped:stopped']);
     assert.ok(await db.find('some-user-doc'));
+  } finally {
+    await db.destroy();
+  }
+});
+
+test('picas status --watch on a terminal redraws in place, one bounded read per refresh, until stopped', async () => {
+  const db = ctx.couch.db(`${ctx.db.name}-watch`);
+  await db.create();
+  try {
+    await ensureDesignDocs(db);
+    await db.bulkDocs([newToken({ _id: 'w1' }), newToken({ _id: 'w2' })]);
+    const env = cliEnv(ctx.server, { PICAS_DATABASE: db.name });
+    // On a pseudo-terminal; ended by the helper's time limit (a person presses Ctrl-C).
+    const r = await runCliOnTty(['status', '--watch', '1'], env, [], 9_000);
+    const screens = r.stdout.split('\x1b[H\x1b[2J').slice(1);
+    assert.ok(screens.length >= 2, `redrawn at least twice: ${JSON.stringify(r.stdout.slice(0, 400))}`);
+    for (const screen of screens.filter((x) => x.includes('(refreshing'))) {
+      assert.match(screen, /todo 2/);
+      assert.match(screen, /\(refreshing every 1 s; Ctrl-C to stop\)/);
+    }
   } finally {
     await db.destroy();
   }

@@ -7,7 +7,7 @@ import { EXIT } from '../exit-codes.js';
 import { farmStatus } from '../../status/farm-status.js';
 import { renderStatus } from '../../status/render.js';
 import { isTokenState, listTokens } from '../../status/token-list.js';
-import { clip, localTime, printable } from '../../status/format.js';
+import { localTime, printable } from '../../status/format.js';
 import { logAttachmentNames } from '../../tokens/operations.js';
 import { sleep } from '../../couch/backoff.js';
 import type { TokenState } from '../../tokens/state.js';
@@ -93,7 +93,7 @@ Examples:
       }
       const tty = Boolean(process.stdout.isTTY);
       if (!flags.watch) {
-        out.data(renderStatus(await read(), { width: process.stdout.columns, color: tty }).join('\n'));
+        out.data(renderStatus(await read(), { width: process.stdout.columns || undefined, color: tty }).join('\n'));
         return;
       }
       // --watch: redraw in place on a terminal (plain repeated blocks otherwise), one bounded read per refresh.
@@ -104,10 +104,11 @@ Examples:
       process.once('SIGTERM', onSig);
       try {
         while (!stop.signal.aborted) {
-          const lines = renderStatus(await read(), { width: process.stdout.columns, color: tty });
+          const lines = renderStatus(await read(), { width: process.stdout.columns || undefined, color: tty });
           if (tty) {
-            const rows = process.stdout.rows ?? 50;
-            process.stdout.write(`\x1b[H\x1b[2J${lines.slice(0, rows - 2).map((l) => clip(l, (process.stdout.columns ?? 200) + 20)).join('\n')}\n\n(refreshing every ${every} s; Ctrl-C to stop)\n`);
+            // One screen: as many lines as the terminal has (a pseudo-terminal may report 0 rows: then all).
+            const rows = process.stdout.rows || lines.length + 2;
+            process.stdout.write(`\x1b[H\x1b[2J${lines.slice(0, Math.max(1, rows - 2)).join('\n')}\n\n(refreshing every ${every} s; Ctrl-C to stop)\n`);
           } else {
             out.data(`${lines.join('\n')}\n`);
           }
