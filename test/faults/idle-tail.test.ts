@@ -65,6 +65,12 @@ test('no hoarding: two pilots, short tokens then 5 s tokens: the long ones are s
       const split = [...byPilot.values()].map((l) => l.length).sort();
       assert.deepEqual(split, [2, 2], `each pilot ran two of the four long tokens: ${JSON.stringify([...byPilot])}\n${results.map((r) => r.stderr).join('\n----\n')}`);
       assert.equal(readExecutions(file).filter((e) => long.includes(e.id)).length, 4, 'each long token ran once');
+      // No long token sat claimed and unstarted for more than a claim round (the poll interval, 1 s, plus the
+      // 1 s resolution of both times): held ones went back for the other pilot instead.
+      for (const id of long) {
+        const t = await db.get<Token & { picas: { claimed_at: number }; start_time: number }>(id);
+        assert.ok(t.start_time - t.picas.claimed_at <= 3, `${id}: claimed at ${t.picas.claimed_at}, started at ${t.start_time}`);
+      }
     } finally {
       clearTimeout(guard);
     }
