@@ -1,5 +1,5 @@
 import type { Database, ViewResult } from '../couch/database.js';
-import { NotFoundError } from '../couch/errors.js';
+import { DatabaseNotFoundError, NotFoundError } from '../couch/errors.js';
 import { TOKEN_STATES, tokenState, type TokenState } from './state.js';
 import type { Token } from './token.js';
 
@@ -61,8 +61,8 @@ export async function readStateSnapshot(db: Database, design = 'Monitor', option
     stale = views as ViewResult[];
     dbSeq = seqNumber(info.update_seq);
   } catch (err) {
-    // A design document without one of the state views (a missing database fails below as well).
-    if (!(err instanceof NotFoundError)) throw err;
+    // A design document without one of the state views; a missing database is said as such.
+    if (err instanceof DatabaseNotFoundError || !(err instanceof NotFoundError)) throw err;
     return { counts: await countStatesByOverview(db, design), consistent: true, indexLag: 0, catchingUp: false, source: 'overview' };
   }
   if (!stale.every((r) => typeof r.total_rows === 'number')) {
