@@ -12,6 +12,8 @@
  *   in the environment); database names (`PICAS_DATABASE=<name>`, `--database <name>`, `--db <name>` and
  *   the default database become a unique name per README); temporary paths (the scratch copy, HOME,
  *   PICAS_CONFIG_DIR); reduced sizes (the fractals example's own FRACTALS_D and FRACTALS_M).
+ * - A line may start a background process (`... &`): it is stopped (SIGTERM to the block's process group)
+ *   when its block ends.
  * - A line that cannot run here (a global install, the package registry, a site's cluster, a remote host, a
  *   real account's password) ends with a comment `# not run: <reason>`. The test lists what it skipped.
  * - Each examples/<name>/README.md uses a database of its own, set in the README (`export
@@ -62,13 +64,20 @@ async function runBlock(block: CodeBlock, cwd: string, env: NodeJS.ProcessEnv, r
   for (const c of runnable) {
     script += `echo "::readme-line ${c.line}"\n${withDatabases(c.text, rename)}\n__rc=$?; echo "::readme-rc ${c.line} $__rc"; [ $__rc -eq 0 ] || exit $__rc\n`;
   }
-  const child = spawn('bash', ['-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own: whatever a line left running in the background is stopped with the block.
+  const child = spawn('bash', ['-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { out += d; });
-  const guard = setTimeout(() => child.kill('SIGKILL'), 300_000);
-  await new Promise((resolve) => child.on('close', resolve));
+  const group = (sig: NodeJS.Signals) => { try { process.kill(-child.pid!, sig); } catch { /* gone */ } };
+  const guard = setTimeout(() => group('SIGKILL'), 300_000);
+  await new Promise((resolve) => child.on('exit', resolve));
   clearTimeout(guard);
+  // Output still in the pipes, then the background processes of the block (they may hold the pipes open).
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  group('SIGTERM');
+  child.stdout.destroy();
+  child.stderr.destroy();
   return runnable.map((c) => {
     const start = out.indexOf(`::readme-line ${c.line}\n`);
     const rc = new RegExp(`::readme-rc ${c.line} (\\d+)`).exec(out);
