@@ -14,6 +14,8 @@ export async function runWatchdogProcess(): Promise<never> {
   // Signals meant for the pilot's terminal or batch job must not end the watchdog before its pilot:
   // it stops when the pilot tells it to, or when the pilot is gone and its commands are stopped.
   for (const sig of ['SIGINT', 'SIGHUP', 'SIGUSR1'] as const) process.on(sig, () => {});
+  // Its stderr is the pilot's: a reader gone with the pilot (a closed pipe) must not end it mid-release.
+  process.stderr.on('error', () => {});
   await watchdogMain(process.stdin);
   process.exit(0);
 }
