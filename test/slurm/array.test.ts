@@ -40,14 +40,6 @@ after(async () => {
 const temps: string[] = [];
 const tempDir = (label: string) => { const d = makeTempDir(label); temps.push(d); return d; };
 
-/**
- * A defect of the pilot (src/worker/token-run.ts, reported): when Slurm signals every process of a job
- * (plain scancel, the time limit itself), a command that dies of that SIGTERM before the pilot has seen its
- * own ends with exit code 143 and is written as a failed result instead of going back to todo. These
- * tests run and show it; they count once it is fixed.
- */
-const PILOT_DEFECT = 'pilot defect: a command killed by Slurm\'s SIGTERM just before the pilot sees its own is recorded as failed (exit code 143), not interrupted';
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A database holding one token per command, and what sbatch needs to run pilots on it. */
@@ -136,7 +128,7 @@ test('Slurm\'s time limit hits a running pilot: its token goes back to todo, not
   assert.deepEqual((t as { error?: unknown[] }).error ?? [], [], 'the interrupted run left no error entry');
 });
 
-test('the time limit without the early warning (every process of the job gets SIGTERM at the limit): same outcome, the job ends as TIMEOUT', { skip, todo: skip ? false : PILOT_DEFECT }, async () => {
+test('the time limit without the early warning (every process of the job gets SIGTERM at the limit): same outcome, the job ends as TIMEOUT', { skip }, async () => {
   const marks = tempDir('slurm-marks');
   const { db, dir, env } = await setup('slurm-hardlimit', [`if [ -e ${marks}/ran ]; then echo second run; else touch ${marks}/ran; sleep 600; fi`]);
   // A copy of the script without its #SBATCH --signal line.
@@ -192,7 +184,7 @@ test('scancel --batch --signal=TERM of a running array (the README\'s stop): the
   });
 });
 
-test('plain scancel of a running array: commands killed by Slurm while their pilots stop count as interrupted, tokens go back, a later array runs them', { skip, todo: skip ? false : PILOT_DEFECT }, async () => {
+test('plain scancel of a running array: commands killed by Slurm while their pilots stop count as interrupted, tokens go back, a later array runs them', { skip }, async () => {
   // Plain scancel: Slurm signals every process of the jobs (batch shells, pilots, watchdogs, commands).
   await stopRunningArray('slurm-scancel', (job) => {
     const r = slurm.run('scancel', [job]);
