@@ -90,7 +90,7 @@ for (const build of builds) {
       rmSync(join(dir, 'jobs.txt'));
     });
 
-        // The watchdog is the build itself started again (PICAS_RUN_AS_WATCHDOG=1): no node -e, no other file.
+    // The watchdog is the build itself started again (PICAS_RUN_AS_WATCHDOG=1): no node -e, no other file.
     test('a killed pilot\'s watchdog stops its command', { timeout: 90_000 }, async () => {
       const pidFile = join(dir, 'cmd.pid');
       writeLines(join(dir, 'long.txt'), [`echo $$ > '${pidFile}'; exec sleep 300`]);
