@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { availableParallelism, loadavg } from 'node:os';
 import { openBenchServer } from './lib/server.js';
 import { ROOT } from '../test/helpers/couch.js';
 import { newToken } from '../src/tokens/token.js';
@@ -30,16 +30,19 @@ for (const w of ways) if (w.present && !w.size) w.size = `${(statSync(w.cmd === 
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
-function time(w: Way, args: string[], env: NodeJS.ProcessEnv): number[] {
-  const out: number[] = [];
+/** Wall and CPU (user + system) milliseconds of one run each; CPU time is what a loaded machine distorts least. */
+function time(w: Way, args: string[], env: NodeJS.ProcessEnv): { wall: number[]; cpu: number[] } {
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const line = [w.cmd, ...w.pre, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   for (let i = 0; i < runs + 2; i++) {
-    const t0 = performance.now();
-    const r = spawnSync(w.cmd, [...w.pre, ...args], { env, encoding: 'utf8' });
-    const ms = performance.now() - t0;
+    // bash's own `time` reports the child's real, user and system seconds.
+    const r = spawnSync('bash', ['-c', `TIMEFORMAT='%R %U %S'; time ${line} >/dev/null`], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${w.name} ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
-    if (i >= 2) out.push(ms); // the first two warm the page cache
+    const [real, user, sys] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number, number];
+    if (i >= 2) { wall.push(real * 1000); cpu.push((user + sys) * 1000); } // the first two warm the page cache
   }
-  return out;
+  return { wall, cpu };
 }
 
 const server = await openBenchServer(arg('--url'));
@@ -51,14 +54,15 @@ try {
   await db.put(newToken({ _id: 'bench-status' }));
   const env = { ...server.env(dbName), PICAS_CONFIG_DIR: join(ROOT, '.bench-no-config') };
   console.log(`picas start-up, ${runs} runs each (node ${process.version}; server: ${server.label})\n`);
-  console.log('| how | size | `--version` median / p90 | `snakemake-status` median / p90 |');
-  console.log('| --- | --- | --- | --- |');
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (${availableParallelism()} cores)\n`);
+  console.log('| how | size | `--version` wall median / p90 | CPU median | `snakemake-status` wall median / p90 | CPU median |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  const ms = (x: number) => `${x.toFixed(0)} ms`;
   for (const w of ways) {
-    if (!w.present) { console.log(`| ${w.name} | (not built) | | |`); continue; }
+    if (!w.present) { console.log(`| ${w.name} | (not built) | | | | |`); continue; }
     const v = time(w, ['--version'], env);
     const s = time(w, ['snakemake-status', 'bench-status'], env);
-    const fmt = (xs: number[]) => `${quantile(xs, 0.5).toFixed(0)} / ${quantile(xs, 0.9).toFixed(0)} ms`;
-    console.log(`| ${w.name} | ${w.size} | ${fmt(v)} | ${fmt(s)} |`);
+    console.log(`| ${w.name} | ${w.size} | ${ms(quantile(v.wall, 0.5))} / ${ms(quantile(v.wall, 0.9))} | ${ms(quantile(v.cpu, 0.5))} | ${ms(quantile(s.wall, 0.5))} / ${ms(quantile(s.wall, 0.9))} | ${ms(quantile(s.cpu, 0.5))} |`);
   }
 } finally {
   await db.destroy().catch(() => {});
