@@ -78,8 +78,9 @@ try {
   const timeIt = async (f: () => Promise<unknown>) => {
     const times: number[] = [];
     for (let i = 0; i < 20; i++) { const s = performance.now(); await f(); times.push(performance.now() - s); }
+    const inOrder = times.map((t) => Math.round(t));
     times.sort((a, b) => a - b);
-    return { medianMs: +times[10]!.toFixed(1), worstMs: +times[19]!.toFixed(1) };
+    return { medianMs: +times[10]!.toFixed(1), worstMs: +times[19]!.toFixed(1), eachMs: inOrder };
   };
   results.counts = await timeIt(() => readStateSnapshot(db));
   results.farmStatus = await timeIt(() => farmStatus(db));

@@ -1,5 +1,4 @@
 import type { Database } from '../couch/database.js';
-import { NotFoundError } from '../couch/errors.js';
 import { readStateSnapshot, type StateSnapshot } from '../tokens/status.js';
 import { readPilots, type PilotInfo } from './pilots.js';
 import { recentErrors, type ErrorSummary } from './errors.js';
@@ -49,10 +48,7 @@ export async function farmStatus(db: Database, options: FarmStatusOptions = {}):
     readPilots(db, now),
     completionRate(db, now, options.rateWindowSeconds ?? 600, 1_000, update),
     recentErrors(db, options.errors ?? 5, update),
-    expiredLeases(db, now).catch((err) => {
-      if (err instanceof NotFoundError) return { count: 0, more: false, ids: [] };
-      throw err;
-    }),
+    expiredLeases(db, now, 200, update),
   ]);
   const { counts } = snapshot;
   const active = pilots.filter((p) => p.state === 'running' || p.state === 'draining');

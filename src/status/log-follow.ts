@@ -22,8 +22,8 @@ export const LOG_DOC_PREFIX = 'picas-log:';
 export const logDocId = (tokenId: string): string => `${LOG_DOC_PREFIX}${tokenId}`;
 /** Bytes of each stream a pilot keeps for a live log document. */
 export const LIVE_TAIL_BYTES = 64 * 1024;
-/** How long one follow request holds unless renewed (seconds). */
-export const FOLLOW_HOLD_S = 90;
+/** How long one follow request holds unless renewed (seconds): longer than a default renewal interval (100 s), so the pilot sees it before it lapses. */
+export const FOLLOW_HOLD_S = 330;
 
 export interface LiveLogDoc extends Doc {
   type: 'picas-log';
