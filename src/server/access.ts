@@ -25,6 +25,17 @@ const ILLEGAL_NAME = (db: string) => `Name: '${db}'. Only lowercase characters (
 /** Server endpoints and the methods they take (CouchDB answers others with 405). */
 const SERVER_METHODS: Record<string, string[]> = { _all_dbs: ['GET', 'HEAD'], _uuids: ['GET'], _active_tasks: ['GET'], _membership: ['GET'] };
 const SYSTEM_DBS = new Set(['_users', '_replicator', '_global_changes']);
+/** What this server does not do, said as such (501) rather than answered wrongly. */
+const REPLICATION_ELSEWHERE = 'This server does not run replications: start them on CouchDB (POST /_replicate there, with this server\'s URL and credentials as source or target).';
+const NOT_HERE: Record<string, string> = {
+  _replicate: REPLICATION_ELSEWHERE,
+  _replicator: REPLICATION_ELSEWHERE,
+  _scheduler: REPLICATION_ELSEWHERE,
+  _global_changes: 'This server keeps no _global_changes database.',
+  _db_updates: 'This server offers no _db_updates feed.',
+  _node: 'This server is a single process, not a CouchDB node: no /_node endpoints.',
+  _config: 'This server has no CouchDB configuration API: it is configured by picas serve\'s options.',
+};
 
 export interface AccessDeps {
   Pouch: any;
@@ -50,6 +61,8 @@ export function accessControl(deps: AccessDeps) {
     try {
       const user = userOf(req);
       const rawParts = req.path.split('/').slice(1);
+      // `/db/` is `/db` (PouchDB's HTTP client creates databases with the slash).
+      if (rawParts.length > 1 && rawParts[rawParts.length - 1] === '') rawParts.pop();
       const parts = rawParts.map((p) => safeDecode(p));
       if (parts.some((p) => p === undefined)) return sendError(res, 400, 'bad_request', 'Malformed percent-encoding in the path.');
       const [first = '', ...restParts] = parts as string[];
@@ -75,6 +88,8 @@ export function accessControl(deps: AccessDeps) {
           if (!admin) return sendError(res, 401, 'unauthorized', NOT_ADMIN);
           return sendError(res, 400, 'illegal_database_name', ILLEGAL_NAME(first));
         }
+        const missing = NOT_HERE[first];
+        if (missing) return sendError(res, 501, 'not_implemented', missing);
         const allowed = restParts.length === 0 ? SERVER_METHODS[first] : undefined;
         if (allowed && !allowed.includes(req.method)) return sendError(res, 405, 'method_not_allowed', `Only ${allowed.join(',')} allowed`);
         if (!admin) return sendError(res, 401, 'unauthorized', NOT_ADMIN);

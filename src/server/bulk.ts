@@ -86,7 +86,10 @@ export async function bulkGet(ctx: DbContext): Promise<void> {
     const id = typeof spec?.id === 'string' ? spec.id : '';
     const rev = typeof spec?.rev === 'string' ? spec.rev : undefined;
     try {
-      const doc = await db.get(id, { ...(rev ? { rev } : {}), ...(revs ? { revs: true } : {}), ...(attachments ? { attachments: true } : {}), ...(latest ? { latest: true } : {}) });
+      const opts = { ...(revs ? { revs: true } : {}), ...(attachments ? { attachments: true } : {}) };
+      let doc = await db.get(id, { ...(rev ? { rev } : {}), ...opts });
+      // `latest` only after the revision is known to exist: PouchDB throws outside its promise otherwise.
+      if (latest && rev) doc = ((await db.get(id, { ...opts, open_revs: [rev], latest: true })) as { ok?: unknown }[])[0]?.ok ?? doc;
       results.push({ id, docs: [{ ok: doc }] });
     } catch (err) {
       const e = err as { status?: number; name?: string; reason?: string; message?: string };

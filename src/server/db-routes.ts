@@ -42,6 +42,9 @@ export async function routeDb(ctx: DbContext, parts: string[], rawParts: string[
         Promise.resolve(work).catch(() => undefined);
         return sendJson(res, 202, { ok: true });
       }
+      case '_purge':
+      case '_purged_infos_limit':
+        return sendError(res, 501, 'not_implemented', `This server does not implement ${first}: PouchDB's LevelDB store cannot purge.`);
       case '_ensure_full_commit':
         if (req.method !== 'POST') return sendError(res, 405, 'method_not_allowed', 'Only POST allowed');
         if (!ctx.db) return noDb(res);
@@ -51,6 +54,9 @@ export async function routeDb(ctx: DbContext, parts: string[], rawParts: string[
         if (rest.length === 0) return sendError(res, 404, 'not_found', 'missing');
         const id = `${first}/${rest[0]}`;
         if (first === '_design' && rest[1] === '_view' && rest.length === 3) return await viewQuery(ctx, rest[0]!, rest[2]!);
+        if (first === '_design' && ['_show', '_list', '_update', '_rewrite'].includes(rest[1] ?? '')) {
+          return sendError(res, 501, 'not_implemented', `This server does not run ${rest[1]} functions (CouchDB 3 deprecates them).`);
+        }
         if (rest.length === 1) { if (await handleDocument(ctx, id)) return; }
         return next();
       }

@@ -49,6 +49,36 @@ function givenRev(req: Request, body?: Record<string, unknown>): string | undefi
   return given[0];
 }
 
+/** The leaves asked for; with `latest`, a revision this database lacks is `{missing}`, as on CouchDB. */
+async function openRevisions(db: any, id: string, revs: unknown, opts: Record<string, unknown>): Promise<{ ok?: unknown; missing?: string }[]> {
+  if (!opts.latest || !Array.isArray(revs)) return db.get(id, { ...opts, open_revs: revs });
+  // PouchDB throws (outside its promise) when `latest` meets a revision it lacks: check each one first.
+  const out: { ok?: unknown; missing?: string }[] = [];
+  for (const rev of revs) {
+    let known = true;
+    try { await db.get(id, { rev: String(rev) }); } catch (err) {
+      if ((err as { status?: number }).status !== 404) throw err;
+      known = false;
+    }
+    if (known) out.push(...(await db.get(id, { ...opts, open_revs: [rev] })));
+    else out.push({ missing: String(rev) });
+  }
+  return out;
+}
+
+/**
+ * `open_revs` as `multipart/mixed`: one JSON part per revision (attachments inline, base64), a missing
+ * revision as a part with `error="true"`, as CouchDB answers a replicator.
+ */
+function sendMultipartRevs(res: Response, rows: { ok?: unknown; missing?: string }[]): void {
+  const boundary = randomBytes(16).toString('hex');
+  const parts = rows.map((r) => (r.ok !== undefined
+    ? `--${boundary}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(r.ok)}\r\n`
+    : `--${boundary}\r\nContent-Type: application/json; error="true"\r\n\r\n${JSON.stringify({ missing: r.missing })}\r\n`));
+  res.status(200).setHeader('Content-Type', `multipart/mixed; boundary="${boundary}"`);
+  res.end(`${parts.join('')}--${boundary}--`);
+}
+
 export async function getDoc(ctx: DbContext, id: string): Promise<void> {
   const { req, res, db } = ctx;
   if (!db) return noDb(res);
@@ -65,8 +95,12 @@ export async function getDoc(ctx: DbContext, id: string): Promise<void> {
   res.setHeader('Cache-Control', 'must-revalidate');
   if (openRevs !== undefined) {
     if (openRevs !== 'all' && !Array.isArray(openRevs)) throw new DocRefusal(400, 'bad_request', 'open_revs must be "all" or a list of revisions.');
-    const rows = await db.get(id, { ...opts, open_revs: openRevs });
-    return sendJson(res, 200, rows);
+    const accept = String(req.headers.accept ?? '');
+    if (/multipart\/mixed/i.test(accept) && !/application\/json/i.test(accept)) {
+      // CouchDB's replicator asks for documents with attachments this way, and reads nothing else here.
+      return sendMultipartRevs(res, await openRevisions(db, id, openRevs, { ...opts, attachments: true }));
+    }
+    return sendJson(res, 200, await openRevisions(db, id, openRevs, opts));
   }
   const doc = await db.get(id, opts);
   const meta = flag(q.revs_info) || flag(q.conflicts) || flag(q.deleted_conflicts) || flag(q.local_seq) || flag(q.meta);

@@ -39,13 +39,17 @@ class LevelTable {
     });
   }
 
-  /** Three code units: the rank (odd: between table entries) and a code-point tie-break for unknown characters. */
+  /**
+   * The weight as code units: one (an even rank) for a character of the table; for any other, an odd
+   * unit (between two ranks) and two more with its code point as a tie-break. The first unit tells the
+   * length, so comparing encodings unit by unit still compares weights.
+   */
   weight(cp: number): string {
     let w = this.cache.get(cp);
     if (w !== undefined) return w;
     const known = this.rank.get(cp);
     if (known !== undefined) {
-      w = String.fromCharCode(BASE + 2 * known, 0x20, 0x20);
+      w = String.fromCharCode(BASE + 2 * known);
     } else {
       const c = String.fromCodePoint(cp);
       let lo = 0; let hi = this.sorted.length;
@@ -55,7 +59,7 @@ class LevelTable {
         if (cmp < 0) lo = mid + 1; else hi = mid;
       }
       if (lo < this.sorted.length && this.compare(this.sorted[lo]!, c) === 0) {
-        w = String.fromCharCode(BASE + 2 * this.rank.get(this.sorted[lo]!.codePointAt(0)!)!, 0x20, 0x20);
+        w = String.fromCharCode(BASE + 2 * this.rank.get(this.sorted[lo]!.codePointAt(0)!)!);
       } else {
         const below = lo === 0 ? -1 : this.rank.get(this.sorted[lo - 1]!.codePointAt(0)!)!;
         w = String.fromCharCode(BASE + 2 * below + 1, 0x20 + (cp >> 11), 0x20 + (cp & 0x7ff));

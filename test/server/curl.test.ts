@@ -60,7 +60,7 @@ describe('curl lines from CouchDB\'s documentation', () => {
     // The same data through picas's own client.
     const client = server.client();
     try {
-      assert.equal((await client.db(db).get<{ v: number }>('token1')).v, 42);
+      assert.equal(((await client.db(db).get('token1')) as unknown as { v: number }).v, 42);
     } finally { await client.close(); }
   });
 
