@@ -5,6 +5,7 @@ import type { ChangeFailure, ChangeResult } from '../maintenance/bulk-change.js'
 import { tokenState } from '../tokens/state.js';
 import type { Token } from '../tokens/token.js';
 import type { Session } from './options.js';
+import { progressLine } from '../sources/progress.js';
 import { SelectionNotFoundError, viewSelection, type Selection } from '../maintenance/select.js';
 
 /** The selection of a maintenance command from its `[view]` argument and `--all`, as the CLI gives them. */
@@ -48,7 +49,7 @@ export async function planConfirmApply(
   what: string,
   flags: { dryRun?: boolean; yes?: boolean },
   plan: (onMatch?: (t: Token) => void) => Promise<number>,
-  apply: (onFailed: (f: ChangeFailure) => void) => Promise<ChangeResult>,
+  apply: (onFailed: (f: ChangeFailure) => void, onProgress: (sofar: ChangeResult) => void) => Promise<ChangeResult>,
 ): Promise<number> {
   const { db, out } = session;
   const count = await plan(flags.dryRun ? (t) => out.data(`${t._id}\t${tokenState(t) ?? 'none'}`) : undefined);
@@ -63,7 +64,10 @@ export async function planConfirmApply(
   if (count > CONFIRM_ABOVE && !flags.yes) {
     await confirm(`${words.Verb} ${count} tokens (${what}) ${words.prep} ${db.name}?`, `Add --yes to ${words.verb} them, or --dry-run to list them.`);
   }
-  const result = await apply((f) => out.error(`token ${f.id}: not ${words.done}: ${f.reason}`));
+  // Many tokens take a while: a bar on a terminal, a line every few seconds in a log file.
+  const progress = progressLine(words.done, count);
+  const result = await apply((f) => out.error(`token ${f.id}: not ${words.done}: ${f.reason}`), (r) => progress.update(r.changed + r.failed));
+  progress.finish(result.changed + result.failed);
   out.info(`${words.done} ${result.changed} tokens${words.doneSuffix} (${what}) ${words.prep} ${db.name}${result.failed ? `; ${result.failed} not ${words.done} (see above)` : ''}`);
   return result.failed ? EXIT.failure : EXIT.ok;
 }

@@ -85,9 +85,13 @@ export async function readStateSnapshot(db: Database, design = 'Monitor', option
   }
 }
 
-/** Counts per state as one consistent snapshot (readStateSnapshot without the details). */
+/**
+ * Counts per state as one consistent snapshot, with the views brought up to date first however far behind
+ * they are (what tests, benches and scripts want: exact counts). `picas status` and the dashboard use
+ * readStateSnapshot, which answers at once from a lagging index and says so.
+ */
 export async function countStates(db: Database, design = 'Monitor'): Promise<StateCounts> {
-  return (await readStateSnapshot(db, design)).counts;
+  return (await readStateSnapshot(db, design, { maxLagToUpdate: Number.POSITIVE_INFINITY })).counts;
 }
 
 const countsOf = (views: ViewResult[]): StateCounts =>

@@ -22,7 +22,7 @@ test('the four counts add up to the tokens while pilots move them between states
     let finished = false;
     void Promise.all(pilots.map((p) => p.result)).then(() => { finished = true; });
     for (let i = 0; i < 2_000 && !finished; i++) {
-      const snap = await readStateSnapshot(ctx.db);
+      const snap = await readStateSnapshot(ctx.db, "Monitor", { maxLagToUpdate: 100_000 });
       const sum = TOKEN_STATES.reduce((a, s) => a + snap.counts[s], 0);
       sums.push(sum);
       polls++;

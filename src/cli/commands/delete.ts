@@ -34,7 +34,7 @@ Examples:
       return await planConfirmApply(session, { verb: 'delete', Verb: 'Delete', done: 'deleted', doneSuffix: '', prep: 'from' },
         describeSelection(selection), flags,
         (onMatch) => planDelete(db, selection, onMatch),
-        (onFailed) => deleteTokens(db, selection, { onFailed }));
+        (onFailed, onProgress) => deleteTokens(db, selection, { onFailed, onProgress }));
     } catch (err) {
       throw asUserError(err);
     } finally {

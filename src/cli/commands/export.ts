@@ -7,6 +7,7 @@ import { action } from '../action.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { EXPORT_FORMATS, exportTokens, type ExportFormat } from '../../maintenance/export.js';
+import { progressLine } from '../../sources/progress.js';
 import { describeSelection, viewSelection, type Selection } from '../../maintenance/select.js';
 import { asUserError } from '../selection.js';
 
@@ -60,7 +61,9 @@ Examples:
           stream.once('error', (err) => reject(new UserError(`cannot write ${flags.output}: ${err.message}`, EXIT.failure)));
         });
       }
-      const count = await exportTokens(db, selection, { format, logs: flags.logs, fields, out: stream, dir: flags.output });
+      const progress = progressLine('exported', undefined, process.stderr, { quiet: flags.quiet });
+      const count = await exportTokens(db, selection, { format, logs: flags.logs, fields, out: stream, dir: flags.output, onProgress: (n) => progress.update(n) });
+      progress.finish(count);
       out.info(`exported ${count} tokens (${describeSelection(selection)}) from ${db.name}${flags.output ? ` to ${flags.output}` : ''}`);
       return EXIT.ok;
     } catch (err) {

@@ -46,7 +46,7 @@ Examples:
       return await planConfirmApply(session, { verb: 'reset', Verb: 'Reset', done: 'reset', doneSuffix: ' to todo', prep: 'in' },
         what, flags,
         (onMatch) => planReset(db, selection, filter, onMatch),
-        (onFailed) => resetTokens(db, selection, filter, { onFailed }));
+        (onFailed, onProgress) => resetTokens(db, selection, filter, { onFailed, onProgress }));
     } catch (err) {
       throw asUserError(err);
     } finally {
