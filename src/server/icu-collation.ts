@@ -21,48 +21,59 @@ const MARK = '\uFDD0';
 const SEP = '\u0003';
 const BASE = 0x100;
 
-type Level = 'base' | 'accent' | 'variant';
-
-class LevelTable {
-  readonly compare: (a: string, b: string) => number;
+/**
+ * Per character: the primary weight (its rank among the reference characters under ICU's 'base'
+ * sensitivity: letters without accents or case), the secondary (its place among the characters of the
+ * same primary under 'accent') and the tertiary (its place among those of the same secondary under
+ * 'variant': lower case first). Secondary and tertiary are 0 for a plain lower-case character, and
+ * trailing zeros are left out of the key, so the common key (ASCII, lower case) costs one code unit per
+ * character more than the string itself.
+ */
+class CollationTable {
+  private readonly base = new Intl.Collator('und', { sensitivity: 'base' }).compare;
   private readonly sorted: string[];
-  private readonly rank = new Map<number, number>();
-  private readonly cache = new Map<number, string>();
+  private readonly known = new Map<number, [number, number, number]>();
+  private readonly cache = new Map<number, [string, number, number]>();
 
-  constructor(level: Level, reference: string[]) {
-    this.compare = new Intl.Collator('und', { sensitivity: level, ignorePunctuation: false }).compare;
-    this.sorted = [...reference].sort(this.compare);
-    let r = 0;
+  constructor(reference: string[]) {
+    const accent = new Intl.Collator('und', { sensitivity: 'accent' }).compare;
+    const variant = new Intl.Collator('und', { sensitivity: 'variant' }).compare;
+    this.sorted = [...reference].sort((a, b) => this.base(a, b) || accent(a, b) || variant(a, b));
+    let p = 0; let sec = 0; let ter = 0;
     this.sorted.forEach((c, i) => {
-      if (i > 0 && this.compare(this.sorted[i - 1]!, c) !== 0) r++;
-      this.rank.set(c.codePointAt(0)!, r);
+      const prev = this.sorted[i - 1];
+      if (prev !== undefined) {
+        if (this.base(prev, c) !== 0) { p++; sec = 0; ter = 0; }
+        else if (accent(prev, c) !== 0) { sec++; ter = 0; }
+        else if (variant(prev, c) !== 0) ter++;
+      }
+      this.known.set(c.codePointAt(0)!, [p, sec, ter]);
     });
   }
 
   /**
-   * The weight as code units: one (an even rank) for a character of the table; for any other, an odd
-   * unit (between two ranks) and two more with its code point as a tie-break. The first unit tells the
-   * length, so comparing encodings unit by unit still compares weights.
+   * The primary weight as code units (one, an even rank, for a character of the table; for any other an
+   * odd unit between two ranks and two more with its code point as a tie-break: the first unit tells the
+   * length, so keys compare unit by unit), with its secondary and tertiary.
    */
-  weight(cp: number): string {
+  weights(cp: number): [string, number, number] {
     let w = this.cache.get(cp);
-    if (w !== undefined) return w;
-    const known = this.rank.get(cp);
-    if (known !== undefined) {
-      w = String.fromCharCode(BASE + 2 * known);
+    if (w) return w;
+    const k = this.known.get(cp);
+    if (k) {
+      w = [String.fromCharCode(BASE + 2 * k[0]), k[1], k[2]];
     } else {
       const c = String.fromCodePoint(cp);
       let lo = 0; let hi = this.sorted.length;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        const cmp = this.compare(this.sorted[mid]!, c);
-        if (cmp < 0) lo = mid + 1; else hi = mid;
+        if (this.base(this.sorted[mid]!, c) < 0) lo = mid + 1; else hi = mid;
       }
-      if (lo < this.sorted.length && this.compare(this.sorted[lo]!, c) === 0) {
-        w = String.fromCharCode(BASE + 2 * this.rank.get(this.sorted[lo]!.codePointAt(0)!)!);
+      if (lo < this.sorted.length && this.base(this.sorted[lo]!, c) === 0) {
+        w = [String.fromCharCode(BASE + 2 * this.known.get(this.sorted[lo]!.codePointAt(0)!)![0]), 0, 0];
       } else {
-        const below = lo === 0 ? -1 : this.rank.get(this.sorted[lo - 1]!.codePointAt(0)!)!;
-        w = String.fromCharCode(BASE + 2 * below + 1, 0x20 + (cp >> 11), 0x20 + (cp & 0x7ff));
+        const below = lo === 0 ? -1 : this.known.get(this.sorted[lo - 1]!.codePointAt(0)!)![0];
+        w = [String.fromCharCode(BASE + 2 * below + 1, 0x20 + (cp >> 11), 0x20 + (cp & 0x7ff)), 0, 0];
       }
     }
     if (this.cache.size < 100_000) this.cache.set(cp, w);
@@ -70,30 +81,38 @@ class LevelTable {
   }
 }
 
-let tables: LevelTable[] | undefined;
+let table: CollationTable | undefined;
 
-function levelTables(): LevelTable[] {
-  if (!tables) {
+function collationTable(): CollationTable {
+  if (!table) {
     const reference: string[] = [];
     const ranges: [number, number][] = [[0x09, 0x0d], [0x20, 0x7e], [0xa0, 0x24f], [0x370, 0x3ff], [0x400, 0x4ff]];
     for (const [a, b] of ranges) for (let cp = a; cp <= b; cp++) reference.push(String.fromCodePoint(cp));
-    tables = (['base', 'accent', 'variant'] as Level[]).map((l) => new LevelTable(l, reference));
+    table = new CollationTable(reference);
   }
-  return tables;
+  return table;
+}
+
+/** Level weights as code units, without trailing zeros. */
+function levelString(ws: number[]): string {
+  let end = ws.length;
+  while (end > 0 && ws[end - 1] === 0) end--;
+  let out = '';
+  for (let i = 0; i < end; i++) out += String.fromCharCode(BASE + ws[i]!);
+  return out;
 }
 
 /** The sortable form of one string. */
 export function sortableString(s: string): string {
   if (s.startsWith(MARK)) return s;
-  const [p, a, v] = levelTables();
-  let primary = ''; let secondary = ''; let tertiary = '';
+  const t = collationTable();
+  let primary = '';
+  const secondary: number[] = []; const tertiary: number[] = [];
   for (const ch of s.normalize('NFC')) {
-    const cp = ch.codePointAt(0)!;
-    primary += p!.weight(cp);
-    secondary += a!.weight(cp);
-    tertiary += v!.weight(cp);
+    const [p, sec, ter] = t.weights(ch.codePointAt(0)!);
+    primary += p; secondary.push(sec); tertiary.push(ter);
   }
-  return `${MARK}${primary}${SEP}${secondary}${SEP}${tertiary}${SEP}${s}`;
+  return `${MARK}${primary}${SEP}${levelString(secondary)}${SEP}${levelString(tertiary)}${SEP}${s}`;
 }
 
 function originalString(s: string): string {
