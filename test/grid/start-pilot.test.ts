@@ -130,7 +130,8 @@ test('DIRAC\'s time limit (SIGTERM to the job) stops the running command and put
   job.kill('SIGTERM');
   const r = await job;
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /SIGTERM: stopping running commands/);
+  assert.match(r.stderr, /SIGTERM: stopping/);
+  assert.match(r.stderr, /long-1: interrupted, put back to todo/);
   assert.ok(await waitFor(() => !alive(pid), 10_000), 'the command is gone');
   const token = await db.get<Token>('long-1');
   assert.equal(token.lock, 0);

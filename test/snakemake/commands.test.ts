@@ -97,10 +97,12 @@ test('snakemake-status rides out an outage within --outage-patience, and past it
     assert.equal(gaveUp.code, 4, gaveUp.stderr);
     assert.equal(gaveUp.stdout, '', 'never a guess on stdout');
     assert.match(gaveUp.stderr, /retrying in/);
-    const waiting = runCli(['snakemake-status', 'st-outage', '--outage-patience', '60'], env({ PICAS_HOST_URL: proxy.url }));
-    await new Promise((r) => setTimeout(r, 1500));
+    const waiting = spawnCli(['snakemake-status', 'st-outage', '--outage-patience', '60'], env({ PICAS_HOST_URL: proxy.url }));
+    let seen = '';
+    waiting.stderr!.on('data', (d) => { seen += d; });
+    assert.ok(await waitFor(() => /retrying in/.test(seen), 60_000), 'the status command met the outage');
     proxy.setMode('pass');
-    const answered = await waiting;
+    const answered = await waiting.result;
     assert.equal(answered.code, 0, answered.stderr);
     assert.equal(answered.stdout, 'running\n');
     assert.match(answered.stderr, /retrying in/, 'the outage was seen and ridden out');
