@@ -137,7 +137,7 @@ export const CLIENT_JS = String.raw`'use strict';
       var beat = p.lastBeat ? dur(s.time - p.lastBeat) + ' ago' : 'lease ends in ' + dur(p.aliveUntil - s.time);
       body.appendChild(el('tr', { 'data-pilot': p.id },
         el('td', { class: 'mono' }, p.id), el('td', null, p.host), el('td', { class: 'mono' }, p.job || '–'),
-        el('td', { class: 'num' }, p.done === undefined || p.done === null ? '–' : fmt(p.done)), running,
+        el('td', { class: 'num' }, p.done === undefined || p.done === null ? '–' : fmt(p.done), p.failed ? el('span', { class: 'muted' }, ' (' + fmt(p.failed) + ' failed)') : null), running,
         el('td', null, beat), el('td', null, el('span', { class: 'badge ' + p.state }, p.state))));
     });
     if (s.pilots.length > 300) body.appendChild(el('tr', { class: 'empty' }, el('td', { colspan: '7' }, '… and ' + fmt(s.pilots.length - 300) + ' more')));
