@@ -118,7 +118,7 @@ for (const sig of SIGNALS) {
     const { db } = await recordingDb(ctx.couch, ctx.db.name, 0, join(dir, 'records'), 0.1);
     try {
       const pilot = start(cliEnv(ctx.server, { PICAS_DATABASE: db.name }), ['--wait', '--poll-interval', '30', '--work-dir', join(dir, 'w')]);
-      assert.ok(await waitFor(() => /polling for new ones/.test(pilot.log()), 30_000), pilot.log());
+      assert.ok(await waitFor(() => /(polling|waiting) for new ones/.test(pilot.log()), 30_000), pilot.log());
       await new Promise((r) => setTimeout(r, 1_500));
       await stopWith(pilot, sig);
     } finally {
