@@ -5,7 +5,6 @@ import { action } from '../action.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { makeOutput } from '../output.js';
-import { isLoopback, startDashboard } from '../../dashboard/server.js';
 import { connect } from '../../config/connect.js';
 
 interface DashboardFlags extends ConnectionFlags { host: string; port: string; designDoc: string; pilotRetention: string; login?: boolean }
@@ -33,6 +32,8 @@ command's connection settings; on any other address each person logs in and acts
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be a port number (0-65535), not ${JSON.stringify(flags.port)}`, EXIT.usage);
     const hours = Number(flags.pilotRetention);
     if (!Number.isFinite(hours) || hours <= 0) throw new UserError(`--pilot-retention must be a positive number of hours, not ${JSON.stringify(flags.pilotRetention)}`, EXIT.usage);
+    // Loaded here, not at the top: express costs every other picas command memory (test/cli/memory.test.ts).
+    const { isLoopback, startDashboard } = await import('../../dashboard/server.js');
     const loopback = isLoopback(flags.host) && !flags.login;
     // On loopback the page acts with our settings: check them now, so a typo shows here, not in the browser.
     const settings = loopback ? await askMissingPassword(settingsFromFlags(flags)) : settingsFromFlags(flags);
