@@ -138,3 +138,22 @@ test('DIRAC\'s time limit (SIGTERM to the job) stops the running command and put
   assert.equal(token.done, 0);
   rmSync(node.dir, { recursive: true, force: true });
 });
+
+test('make-sandbox.sh refuses, with one line and exit 2, a URL holding credentials, a missing executable or password file; nothing is written', async () => {
+  const dest = join(mkdtempSync(join(tmpdir(), 'picas-grid-bad-')), 'sandbox');
+  const pw = join(mkdtempSync(join(tmpdir(), 'picas-grid-pw2-')), 'pw');
+  writeFileSync(pw, 'secret\n', { mode: 0o600 });
+  const env = (url: string) => ({ PATH: process.env.PATH, PICAS_HOST_URL: url, PICAS_DATABASE: 'db', PICAS_USERNAME: 'u' });
+  const cases: [string[], string, RegExp][] = [
+    [[dest, pw, join(build, 'picas')], 'https://u:p@couch.example.org:6984', /PICAS_HOST_URL holds credentials/],
+    [[dest, pw, join(build, 'no-such-picas')], 'https://couch.example.org:6984', /no single executable at .*no-such-picas: run npm run bundle first/],
+    [[dest, join(build, 'no-such-password'), join(build, 'picas')], 'https://couch.example.org:6984', /cannot read the password file/],
+  ];
+  for (const [args, url, message] of cases) {
+    const r = await runIn('bash', [join(GRID, 'make-sandbox.sh'), ...args], { cwd: ROOT, env: env(url) });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+    assert.ok(!existsSync(dest), 'nothing written');
+  }
+});
