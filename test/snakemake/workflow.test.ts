@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ROOT, testServer, uniqueDbName, type TestServer } from '../helpers/couch.js';
-import { cliEnv, spawnCli, tempDir } from '../helpers/cli.js';
+import { alive, cliEnv, spawnCli, tempDir, waitFor } from '../helpers/cli.js';
 import { heavySkipReason } from '../helpers/heavy.js';
 import { buildBundles, runIn } from '../bundle/lone-dir.js';
 import type { CouchServer } from '../../src/couch/server.js';
@@ -76,4 +76,35 @@ test('a workflow with dependencies and a job that fails once runs through picas 
   assert.deepEqual(sums.map((t) => Number(t.exit_code)).sort(), [0, 1]);
   for (const t of rows) assert.match(String(t.input), /^#!\/bin\/sh\n# properties = /, 'the job script itself travels in the token');
   rmSync(work, { recursive: true, force: true });
+});
+
+test('Ctrl-C in Snakemake calls the v7 profile\'s cancel script: the running job\'s token ends in error "cancelled" and its command is stopped', { skip, timeout: 300_000 }, async () => {
+  const work = mkdtempSync(join(tmpdir(), 'picas-smk-cancel-'));
+  writeFileSync(join(work, 'Snakefile'), 'rule all:\n    input: "slow.txt"\n\nrule slow:\n    output: "slow.txt"\n    shell: "echo $$ > slow.pid; sleep 300; touch {output}"\n');
+  const bin = tempDir('smk-bin2');
+  writeFileSync(join(bin, 'picas'), `#!/bin/sh\nexec "${process.execPath}" "${join(build, 'picas.mjs')}" "$@"\n`);
+  chmodSync(join(bin, 'picas'), 0o755);
+  const env = cliEnv(server, { PICAS_DATABASE: dbName, PATH: `${bin}:${process.env.PATH}` });
+  // --lease 3: the pilot checks its tokens every second, so the cancel reaches the command within about that.
+  const pilot = spawnCli(['run', '--wait', '--poll-interval', '1', '--lease', '3', '--grace', '2', '--work-dir', join(work, '.pilot')], env);
+  try {
+    const flow = runIn('snakemake', ['--profile', join(ROOT, 'examples/snakemake/v7'), '--jobs', '1', '--nocolor'], { cwd: work, env, timeoutMs: 200_000 });
+    const pidFile = join(work, 'slow.pid');
+    assert.ok(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 120_000), 'the job runs on a pilot');
+    const shellPid = Number(readFileSync(pidFile, 'utf8'));
+    flow.kill('SIGINT');
+    const r = await flow;
+    assert.notEqual(r.code, 0);
+    assert.doesNotMatch(r.stderr, /calls to --cluster-cancel failed/, 'the cancel script ran within Snakemake\'s 2 s');
+    assert.ok(await waitFor(() => !alive(shellPid), 30_000), 'the job\'s command was stopped');
+    const tokens = (await couch.db(dbName).allDocs<Token & { properties: { rule: string } }>({ include_docs: true })).rows
+      .map((row) => row.doc!).filter((d) => d.type === 'token' && d.properties?.rule === 'slow');
+    assert.equal(tokens.length, 1);
+    assert.equal(tokens[0]!.error.at(-1)?.message, 'cancelled');
+    assert.ok(!existsSync(join(work, 'slow.txt')));
+  } finally {
+    pilot.kill('SIGTERM');
+    await pilot.result;
+    rmSync(work, { recursive: true, force: true });
+  }
 });
