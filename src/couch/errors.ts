@@ -76,10 +76,13 @@ export class TimeoutError extends Error {
 /** The server answered, but not as CouchDB does (not JSON, unexpected shape). */
 export class NotCouchDBError extends Error {
   readonly where: string;
-  constructor(where: string, detail: string) {
+  /** The HTTP status of the answer that gave it away, when there was one. */
+  readonly status: number | undefined;
+  constructor(where: string, detail: string, status?: number) {
     super(`${where}: the server did not answer as CouchDB (${detail})`);
     this.name = 'NotCouchDBError';
     this.where = where;
+    this.status = status;
   }
 }
 

@@ -245,7 +245,7 @@ export class CouchServer {
     } else if (method === 'HEAD' || raw.length === 0) {
       // Nothing to judge by but the content type: CouchDB never answers with a web page.
       if (/html/i.test(contentType) && !outage && status !== 401) {
-        throw new NotCouchDBError(where, `HTTP ${status} with ${contentType}`);
+        throw new NotCouchDBError(where, `HTTP ${status} with ${contentType}`, status);
       }
       error = statusName(status);
     } else if (outage || status === 401) {
@@ -253,7 +253,7 @@ export class CouchServer {
       error = statusName(status);
       reason = `a ${describeBody(contentType)} answer, not CouchDB's: a proxy in front of it?`;
     } else {
-      throw new NotCouchDBError(where, `HTTP ${status} ${describeBody(contentType)} answer where CouchDB answers JSON`);
+      throw new NotCouchDBError(where, `HTTP ${status} ${describeBody(contentType)} answer where CouchDB answers JSON`, status);
     }
     if (status === 401 && !this.authHeader) return new NoCredentialsError(status, error, reason, where);
     if (status === 403 && /temporarily locked|account is locked/i.test(reason)) return new AccountLockedError(status, error, reason, where);
@@ -269,10 +269,13 @@ export class CouchServer {
     try {
       await this.welcome();
     } catch (err) {
-      // Not CouchDB, an outage (checked again next time) or refused credentials: said as they are.
-      if (err instanceof NotCouchDBError || err instanceof UnreachableError || err instanceof TimeoutError) throw err;
+      // Not CouchDB (a 2xx welcome that is not CouchDB's), an outage (checked again next time) or refused
+      // credentials: said as they are.
+      if (err instanceof NotCouchDBError && (err.status === undefined || err.status < 300)) throw err;
+      if (err instanceof UnreachableError || err instanceof TimeoutError) throw err;
       if (err instanceof CouchError && (err.status === 401 || err.status === 403 || err.status === 429 || err.status >= 500)) throw err;
-      // Anything else (a proxy that only lets database paths through): no verdict; the requests themselves tell.
+      // Anything else (a proxy that only lets database paths through, and answers / with its own 403 or
+      // 404 page): no verdict; the requests themselves tell.
     }
     this.unverified = false;
   }
@@ -327,7 +330,7 @@ function parseAnswer<T>(raw: Buffer, contentType: string, where: string, status:
   try {
     return parseJson<T>(text);
   } catch {
-    throw new NotCouchDBError(where, `HTTP ${status} answer is not JSON (${contentType || 'no content type'})`);
+    throw new NotCouchDBError(where, `HTTP ${status} answer is not JSON (${contentType || 'no content type'})`, status);
   }
 }
 

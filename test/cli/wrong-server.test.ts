@@ -1,11 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir, tempHome } from '../helpers/cli.js';
 import { closedPortUrl } from '../helpers/misbehaving.js';
+import { testServer, uniqueDbName } from '../helpers/couch.js';
 
 // A new user with a wrong --url meets a web server that is not CouchDB, or an outage (nothing listening, a
 // proxy's 502 page, 429). Every command that contacts the server names which one it is, in one line, exit 4.
@@ -117,4 +118,37 @@ test('nothing listening at --url: cannot reach the server, exit 4', async () => 
     assert.match(last, /^picas: .*cannot reach the server \(ECONNREFUSED: nothing listens there\)/, `picas ${args[0]}: ${r.stderr}`);
     if (args[0] !== 'run') oneLine(args, r.stderr);
   });
+});
+
+test('a proxy that lets only database paths through (its own 403 page for /) is not taken for a wrong server', async () => {
+  const server = await testServer();
+  const couch = server.client();
+  const db = uniqueDbName('db-only-proxy');
+  await couch.db(db).create();
+  const upstream = new URL(server.url);
+  // `/` and server-level paths get the proxy's own page; database paths go to the real server.
+  const real = createServer((req, res) => {
+    if (req.url === '/' || req.url?.startsWith('/_')) return page(res, 403, 'Forbidden');
+    const out = httpRequest({ hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host } }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    req.pipe(out);
+  });
+  await new Promise<void>((r) => real.listen(0, '127.0.0.1', r));
+  try {
+    const h = tempHome();
+    const env = { ...h.env, PICAS_USERNAME: server.username, PICAS_PASSWORD: server.password };
+    const url = `http://127.0.0.1:${(real.address() as AddressInfo).port}`;
+    const push = await runCli(['push', file, '--url', url, '--database', db], env, { timeoutMs: 60_000 });
+    assert.equal(push.code, 0, push.stderr);
+    const status = await runCli(['status', '--json', '--url', url, '--database', db], env, { timeoutMs: 60_000 });
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).todo, 2);
+  } finally {
+    real.closeAllConnections();
+    await new Promise<void>((r) => real.close(() => r()));
+    await couch.db(db).destroy().catch(() => {});
+    await couch.close();
+  }
 });
