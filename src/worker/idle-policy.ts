@@ -1,14 +1,15 @@
 import type { Database } from '../couch/database.js';
-import { backoffMs } from '../couch/backoff.js';
+import { backoffMs, sleep } from '../couch/backoff.js';
 import type { RetryOptions } from '../couch/retry.js';
 import { heldTokens, type HeldToken } from '../lease/expiry.js';
 import { liveHolders } from '../claim/live-holders.js';
 import { releaseAttempts } from './release.js';
+import { WorkSignal } from './work-signal.js';
 
 /** What a pilot with nothing to claim does next. */
 export type IdleDecision =
   | { kind: 'claim-again' }
-  | { kind: 'wait'; ms: number }
+  | { kind: 'wait'; ms: number; forWork?: boolean }
   | { kind: 'exit' };
 
 export interface IdlePolicyOptions {
@@ -17,8 +18,12 @@ export interface IdlePolicyOptions {
   marginSeconds: number;
   /** Longest wait for other pilots' leases in one idle stretch (ms). */
   leaseWaitMs: number;
-  /** Poll for new tokens (--wait) instead of ending. */
-  wait: false | { pollMs?: number; maxPollMs?: number };
+  /**
+   * Poll for new tokens (--wait) instead of ending. With `changes` (the default) the pilot waits on the
+   * database's changes feed (work-signal.ts) and looks at the views when woken or every `maxPollMs`;
+   * `changes: false` polls the views with back-off from `pollMs` up to `maxPollMs`.
+   */
+  wait: false | { pollMs?: number; maxPollMs?: number; changes?: boolean };
   /** Tokens this pilot knows it holds (running, saving, or claimed and queued). */
   knows: (id: string) => boolean;
   /** True while a claim is on its way (its tokens may be locked under our name, not yet known). */
@@ -43,14 +48,29 @@ export class IdlePolicy {
   private polls = 0;
   private leaseWaited = 0;
   private announced = '';
+  private readonly signal: WorkSignal | undefined;
+  private waiting: Promise<unknown> | undefined;
 
-  constructor(private readonly db: Database, private readonly options: IdlePolicyOptions) {}
+  constructor(private readonly db: Database, private readonly options: IdlePolicyOptions) {
+    if (options.wait && options.wait.changes !== false) this.signal = new WorkSignal(db, { log: options.log });
+  }
 
   /** A token was claimed: the idle stretch is over (a later stretch may wait for leases again). */
   claimed(): void {
     this.polls = 0;
     this.leaseWaited = 0;
     this.announced = '';
+    this.signal?.reset();
+  }
+
+  /**
+   * Carry out a 'wait' decision: sleep, or with --wait wait on the changes feed (woken early by new work).
+   * Slots idle together share one wait (one long poll per pilot).
+   */
+  async pause(decision: { kind: 'wait'; ms: number; forWork?: boolean }, stop: AbortSignal): Promise<void> {
+    if (!decision.forWork || !this.signal) return sleep(decision.ms, stop);
+    this.waiting ??= this.signal.wait(decision.ms, stop).finally(() => { this.waiting = undefined; });
+    await this.waiting;
   }
 
   async decide(): Promise<IdleDecision> {
@@ -59,6 +79,10 @@ export class IdlePolicy {
     if (await this.putBackOrphans(held)) return { kind: 'claim-again' };
     if (o.wait) {
       const max = o.wait.maxPollMs ?? 10_000;
+      if (this.signal) {
+        this.announce('poll', `no free token; waiting for new ones on the changes feed (views read again at least every ${(max / 1000).toFixed(1)} s, --wait)`);
+        return { kind: 'wait', ms: max, forWork: true };
+      }
       const ms = Math.min(max, backoffMs(this.polls++, o.wait.pollMs ?? 1_000, max));
       this.announce('poll', `no free token; polling for new ones (at most every ${(max / 1000).toFixed(1)} s, --wait)`);
       return { kind: 'wait', ms };

@@ -86,7 +86,7 @@ async function nextToken(p: SlotLoopParts, decide: () => Promise<IdleDecision>):
       if (stopAll.aborted) continue;
       const next = await decide();
       if (next.kind === 'exit') { p.stops.settle('empty'); return undefined; }
-      if (next.kind === 'wait') await sleep(next.ms, stopAll);
+      if (next.kind === 'wait') await p.idle.pause(next, stopAll);
     }
   } catch (err) {
     // A claim or a read cut short by the stop (its retries end with the signal): the pilot is stopping.
