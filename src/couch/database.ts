@@ -1,5 +1,5 @@
 import type { CouchServer, RequestOptions } from './server.js';
-import { docPath } from './server.js';
+import { docPath, segment } from './server.js';
 import { DatabaseNotFoundError, NotFoundError, PreconditionFailedError } from './errors.js';
 
 export interface Doc {
@@ -256,11 +256,11 @@ export class Database {
   }
 
   async getAttachment(id: string, name: string): Promise<Buffer> {
-    return (await this.request<Buffer>('GET', `/${docPath(id)}/${encodeURIComponent(name)}`, { binary: true })).body;
+    return (await this.request<Buffer>('GET', `/${docPath(id)}/${segment(name)}`, { binary: true })).body;
   }
 
   async putAttachment(id: string, rev: string, name: string, data: Buffer | string, contentType: string): Promise<{ id: string; rev: string }> {
-    const res = await this.request<{ id: string; rev: string }>('PUT', `/${docPath(id)}/${encodeURIComponent(name)}`, {
+    const res = await this.request<{ id: string; rev: string }>('PUT', `/${docPath(id)}/${segment(name)}`, {
       query: { rev }, rawBody: { data, contentType },
     });
     return { id: res.body.id, rev: res.body.rev };

@@ -90,7 +90,8 @@ export function docPath(id: string): string {
   return segment(id);
 }
 
-function segment(text: string): string {
+/** One URL path segment: `encodeURIComponent`, and `.`/`..` written as `%2E` so they stay names. */
+export function segment(text: string): string {
   return text === '.' || text === '..' ? text.replace(/\./g, '%2E') : encodeURIComponent(text);
 }
 
