@@ -80,6 +80,25 @@ export function accessControl(deps: AccessDeps) {
       const admin = isServerAdmin(user);
 
       if (first === '_users') {
+        // As CouchDB 3: `_users` is admin-only until an admin opens it (`_users/_security` with no members),
+        // then users read and change their own documents.
+        const usersSec = await security.getRaw('_users');
+        if (rest === '_security') {
+          if (req.method === 'GET' || req.method === 'HEAD') {
+            if (!admin) return sendError(res, 403, 'forbidden', FORBIDDEN_DB);
+            return sendJson(res, 200, usersSec);
+          }
+          if (req.method !== 'PUT') return sendError(res, 405, 'method_not_allowed', 'Only GET,PUT allowed');
+          if (!admin) return sendError(res, 401, 'unauthorized', NOT_ADMIN);
+          try {
+            await security.put('_users', await readJson(req));
+          } catch (err) {
+            if (err instanceof SecurityValidationError) return sendError(res, 400, 'bad_request', err.message);
+            throw err;
+          }
+          return sendJson(res, 200, { ok: true });
+        }
+        if (!admin && !usersDbOpenTo(user, usersSec)) return sendError(res, 403, 'forbidden', FORBIDDEN_DB);
         if (req.method === 'PUT') await readJson(req);
         return await users.handle(req, res, user, rest);
       }
@@ -162,6 +181,15 @@ export function accessControl(deps: AccessDeps) {
       next(err);
     }
   };
+}
+
+/** CouchDB's rule for `_users`: members listed by name or role, or none listed at all (open to every user). */
+function usersDbOpenTo(user: { name: string; roles: string[] }, sec: Record<string, unknown>): boolean {
+  const members = (sec.members ?? {}) as { names?: unknown; roles?: unknown };
+  const names = Array.isArray(members.names) ? members.names : [];
+  const roles = Array.isArray(members.roles) ? members.roles : [];
+  if (names.length === 0 && roles.length === 0) return true;
+  return names.includes(user.name) || user.roles.some((r) => roles.includes(r));
 }
 
 function safeDecode(p: string): string | undefined {

@@ -97,6 +97,11 @@ describe('embedded server access rules (CouchDB 3)', { skip: ownServerSkipReason
     const gina = await makeUser(s, 'gina');
     const other = await makeUser(s, 'hank');
     const path = `/_users/${encodeURIComponent('org.couchdb.user:gina')}`;
+    // As on CouchDB 3, _users is admin-only until an admin opens it (no members in _users/_security).
+    assert.equal((await s.req('GET', path, { auth: gina })).status, 403, '_users is admin-only at first');
+    assert.deepEqual((await s.req('GET', '/_users/_security')).body, { members: { roles: ['_admin'] }, admins: { roles: ['_admin'] } });
+    assert.equal((await s.req('PUT', '/_users/_security', { auth: gina, body: {} })).status, 401, 'only the server admin opens it');
+    assert.equal((await s.req('PUT', '/_users/_security', { body: { admins: { names: [], roles: ['_admin'] }, members: { names: [], roles: [] } } })).status, 200);
     const doc = (await s.req('GET', path, { auth: gina })).body;
     assert.equal((await s.req('GET', '/_users/org.couchdb.user:gina', { auth: other })).status, 403, 'not someone else\'s');
     assert.equal((await s.req('PUT', path, { auth: gina, body: { ...doc, password: 'new-secret', _rev: undefined } })).status, 409, 'without rev');
