@@ -145,7 +145,7 @@ test('a batch write that fails ends the push with its error, after the earlier b
   const progress: number[] = [];
   try {
     await assert.rejects(
-      pushTokens(couch.db('x'), slowLines(), { batchSize: 4, retry: { patienceMs: 0 }, onProgress: (p) => progress.push(p.added) }),
+      pushTokens(couch.db('x'), slowLines(), { batchSize: 4, inFlight: 1, retry: { patienceMs: 0 }, onProgress: (p) => progress.push(p.added) }),
       /disk full|500/,
     );
     assert.equal(seen.length, 8, 'the two batches before the failure landed');
