@@ -1,5 +1,5 @@
 // The benchmark suite of issue 7: every section measured in one run against one server.
-//   npm run bench -- [--url <couchdb url with credentials>] [--short] [--json <file>] [--only raw,baseline,push,processing,scale]
+//   npm run bench -- [--url <couchdb url with credentials>] [--short] [--json <file>] [--only raw,baseline,push,processing,waiting,scale]
 // Without --url an embedded server is started in a child process on a free loopback port with a temp data
 // dir. --short is the CI mode (seconds, small sizes). Prints markdown tables and the targets; --json
 // writes every figure.
@@ -14,6 +14,7 @@ import { baselineSection } from './sections/baseline.js';
 import { pushSection } from './sections/push.js';
 import { processingSection } from './sections/processing.js';
 import { scaleSection } from './sections/scale.js';
+import { waitingSection } from './sections/waiting.js';
 import { judgeTargets, type BenchResults } from './targets.js';
 import { formatReport } from './report.js';
 
@@ -46,6 +47,7 @@ async function main(args: BenchArgs): Promise<number> {
     res.baseline = await section('baseline', () => baselineSection(ctx, pilots));
     res.push = await section('push', () => pushSection(ctx));
     res.processing = await section('processing', () => processingSection(ctx, pilots, batches));
+    res.waiting = await section('waiting', () => waitingSection(ctx, args.waitingPilots, args.waitWindowS));
     res.scale = await section('scale', () => scaleSection(ctx, args.scaleSizes, args.scaleBudgetS));
   } finally {
     await couch.close();

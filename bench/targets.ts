@@ -4,6 +4,7 @@ import type { BaselineFigures } from './sections/baseline.js';
 import type { PushFigures } from './sections/push.js';
 import type { ProcessingResult } from './sections/processing.js';
 import type { ScaleStep } from './sections/scale.js';
+import type { WaitingResult } from './sections/waiting.js';
 
 export interface BenchResults {
   raw?: RawResult;
@@ -11,6 +12,7 @@ export interface BenchResults {
   push?: PushFigures[];
   processing?: ProcessingResult;
   scale?: ScaleStep[];
+  waiting?: WaitingResult;
 }
 
 export interface TargetVerdict {
@@ -63,6 +65,41 @@ export function judgeTargets(res: BenchResults): TargetVerdict[] {
   const t6 = `<= 0.05 wasted claim attempts per completed token at ${maxP || 32} pilots; 0 lost`;
   if (best) out.push({ target: t6, met: (best.wastedPerToken ?? Infinity) <= 0.05 && best.lost === 0, figure: `${best.wastedPerToken} per token (${best.conflictedClaims} refused claim writes / ${best.completed} done; ${best.conflictRounds} rounds lost whole), ${best.lost} lost (batch ${best.batch})` });
   else na(t6, 'needs the processing section');
+
+  // Issue 16's bars: no-op share of bulk/2 at 8 and 32 pilots.
+  for (const [p, bar] of [[8, 0.24], [32, 0.19]] as const) {
+    const b = bestAt(p);
+    const t = `no-op with ${p} pilots >= ${bar * 100}% of (raw _bulk_docs rate / 2)`;
+    if (b && ceiling) out.push({ target: t, met: b.perS >= bar * ceiling, figure: `${r2(b.perS / ceiling * 100)}% (${b.perS}/s batch ${b.batch} of ceiling ${r2(ceiling)}/s)` });
+    else na(t, `needs the processing section with ${p} pilots and the raw section`);
+  }
+
+  // Issue 16: a pilot costs nothing measurable beyond its commands.
+  const floor = res.waiting?.floor.cpuMsPerSpawn;
+  for (const c of res.processing?.cli ?? []) {
+    const t = `\`picas run\` CPU (pilot + watchdog, start-up taken out) per \`true\` token <= 2x the spawn floor, ${c.pilots} pilots`;
+    if (floor && c.overheadMsPerToken !== undefined) {
+      out.push({ target: t, met: c.overheadMsPerToken <= 2 * floor,
+        figure: `${r2(c.overheadMsPerToken / floor)}x (${c.overheadMsPerToken} ms/token: pilots ${c.pilotSelfCpuS} s + ${c.watchdogsFound} watchdogs ${c.watchdogCpuS} s over ${c.completed} tokens; floor ${floor} ms per spawn)` });
+    } else na(t, 'needs the processing and waiting sections');
+  }
+  const cli8 = res.processing?.cli.find((c) => c.pilots === 8);
+  const cli32 = res.processing?.cli.find((c) => c.pilots === 32);
+  const t9 = '`picas run` with 32 pilots at least as fast as with 8';
+  if (cli8 && cli32) out.push({ target: t9, met: cli32.perS >= cli8.perS, figure: `${cli32.perS}/s at 32 vs ${cli8.perS}/s at 8` });
+  else na(t9, 'needs the processing section with 8 and 32 pilots');
+  const sl = res.waiting?.sleeping;
+  const t10 = 'a pilot waiting on sleeping commands <= 5 ms CPU per second (pilot + watchdog)';
+  if (sl) out.push({ target: t10, met: sl.totalMsPerS <= 5, figure: `${sl.totalMsPerS} ms/s (pilot ${sl.pilotMsPerS}, watchdog ${sl.watchdogMsPerS}; ${sl.slots} sleeping commands, ${sl.windowS} s window, /proc's 10 ms ticks)` });
+  else na(t10, 'needs the waiting section');
+  const w = res.waiting?.waiting;
+  const t11 = `a waiting pilot (--wait, ${w?.pilots ?? 32} on an empty database) <= 0.05 requests/s`;
+  const t12 = 'work pushed to an idle farm claimed within 2 s';
+  if (w) {
+    out.push({ target: t11, met: w.perPilotPerS <= 0.05, figure: `${w.perPilotPerS} requests/s per pilot (${w.requests} requests from ${w.pilots} pilots in ${w.windowS} s)` });
+    const worst = w.pushToClaimMs.some((m) => m === null) ? null : Math.max(...(w.pushToClaimMs as number[]));
+    out.push({ target: t12, met: worst !== null && worst <= 2000, figure: `${w.pushToClaimMs.map((m) => (m === null ? 'not claimed in 30 s' : `${m} ms`)).join(', ')} (3 pushes)` });
+  } else { na(t11, 'needs the waiting section'); na(t12, 'needs the waiting section'); }
 
   const steps = (res.scale ?? []).filter((s) => !s.skipped);
   const t7 = 'claim latency at the largest size within 2x of that at the smallest';

@@ -1,6 +1,6 @@
 // The server every section measures: an embedded one started here in its own process (default), or any
 // CouchDB given by URL. Children get its address and credentials through the environment, never argv.
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { spawnEmbeddedServer } from '../../test/helpers/couch.js';
 import { CouchServer } from '../../src/couch/server.js';
 
@@ -19,6 +19,16 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
+/** The pid of the only `beam.smp` process on this machine, if there is exactly one. */
+function localBeam(): number | undefined {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try { if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() === 'beam.smp') found.push(Number(name)); } catch { /* gone */ }
+  }
+  return found.length === 1 ? found[0] : undefined;
+}
+
 export async function openBenchServer(url: string | undefined): Promise<BenchServer> {
   let base: string;
   let username: string | undefined;
@@ -31,6 +41,8 @@ export async function openBenchServer(url: string | undefined): Promise<BenchSer
     password = u.password ? decodeURIComponent(u.password) : undefined;
     u.username = ''; u.password = '';
     base = u.toString().replace(/\/$/, '');
+    // A CouchDB on this machine: its Erlang VM's CPU is the server's (BENCH_SERVER_PID names it when several run).
+    if (['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) pid = Number(process.env.BENCH_SERVER_PID) || localBeam();
   } else {
     const s = await spawnEmbeddedServer();
     s.child.ref();
@@ -50,7 +62,7 @@ export async function openBenchServer(url: string | undefined): Promise<BenchSer
   try {
     // Not welcome(): the embedded server answers as express-pouchdb, without a "couchdb" field.
     const w = (await probe.request<{ version?: string; vendor?: { name?: string } }>('GET', '/')).body;
-    label = url ? `${w.vendor?.name ?? 'CouchDB'} ${w.version ?? ''} at ${base}` : `embedded picas server (welcome says version ${w.version ?? "?"}), own process, temp data dir`;
+    label = url ? `${w.vendor?.name ?? 'CouchDB'} ${w.version ?? ''} at ${base}${pid ? ` (server CPU: beam.smp pid ${pid})` : ''}` : `embedded picas server (welcome says version ${w.version ?? "?"}), own process, temp data dir`;
   } finally {
     await probe.close();
   }

@@ -9,6 +9,8 @@ import { ChildPool, ROOT } from '../lib/children.js';
 import { round, type BenchContext } from '../lib/context.js';
 import { finishRun, prepareRun, sum, type RunFigures } from '../lib/pilot-run.js';
 import { ProcWatcher } from '../lib/proc.js';
+import { WatchdogWatch } from '../lib/watchdogs.js';
+import { readStats, statsPerToken, type StatCounts } from '../lib/couch-stats.js';
 import type { PilotJob } from '../pilot-process.js';
 import type { PilotSummary } from '../../src/worker/run-pilot.js';
 
@@ -27,19 +29,32 @@ export interface ApiFigures extends RunFigures {
   /** Claim writes refused (another pilot won the token): the wasted claim attempts. */
   conflictedClaims: number;
   staleResults: number;
+  /** CouchDB's own counters per completed token (`_node/_local/_stats`), where the server offers them. */
+  serverStatsPerToken?: StatCounts;
 }
 
 export interface CliFigures extends RunFigures {
   /** From the first spawn to the last exit, start-up of every process included. */
   totalS: number;
   startupNote: string;
+  /** CPU of the pilots themselves (not their commands, not the watchdogs), s. */
+  pilotSelfCpuS?: number;
+  /** CPU of the pilots' watchdogs, s (watchdogs found / pilots in the note). */
+  watchdogCpuS?: number;
+  watchdogsFound?: number;
+  /** (pilot self + watchdog CPU - pilots x one pilot's start-up and exit on an empty database) per done token, ms. */
+  overheadMsPerToken?: number;
 }
+
+/** CPU of one `picas run` that starts, finds nothing and ends (pilot + watchdog): a pilot's fixed cost. */
+export interface StartupCost { pilotS: number; watchdogS: number }
 
 export interface ProcessingResult {
   api: ApiFigures[];
   /** Per pilot count: the batch sizes tried and the best. */
   bestBatch: Record<string, { tried: number[]; best: number; perS: number }>;
   cli: CliFigures[];
+  startup?: StartupCost;
 }
 
 export async function processingSection(ctx: BenchContext, pilotCounts: number[], batches: number[]): Promise<ProcessingResult> {
@@ -52,7 +67,9 @@ export async function processingSection(ctx: BenchContext, pilotCounts: number[]
       for (const batch of batches) {
         const tokens = ctx.short ? 300 : pilots === 1 && batch === 1 ? 3000 : 10_000;
         const run = await prepareRun(ctx, `api-p${pilots}-b${batch}`, tokens);
+        const stats0 = await readStats(ctx.couch);
         const { results, ms } = await pool.runAll((i) => ({ database: run.db.name, execFile: join(run.execDir, `pilot-${i}`), batch, maxS }), (maxS + 120) * 1000);
+        const stats1 = await readStats(ctx.couch);
         const fig = await finishRun(ctx, run, pilots, ms / 1000);
         const requests = sum(results.map((r) => r.http.requests));
         const bytes = sum(results.map((r) => r.http.bytesIn + r.http.bytesOut));
@@ -70,6 +87,7 @@ export async function processingSection(ctx: BenchContext, pilotCounts: number[]
           pilotCpuS: round(sum(results.map((r) => r.cpuS)), 2),
           pilotMaxRssMb: round(Math.max(...results.map((r) => r.maxRssMb))),
           pilotIdleRssMb: round(Math.max(...results.map((r) => r.idleRssMb))),
+          serverStatsPerToken: statsPerToken(stats0, stats1, fig.completed),
         };
         if (fig.states.todo > 0) f.notes.push(`${fig.states.todo} tokens still todo when the ${maxS} s limit stopped the pilots`);
         ctx.log(`processing (API): ${pilots} pilots, batch ${batch}: ${f.perS} tokens/s, ${f.wastedPerToken} wasted/token, ${f.executions.duplicates} duplicates, ${f.lost} lost`);
@@ -82,9 +100,14 @@ export async function processingSection(ctx: BenchContext, pilotCounts: number[]
     const best = mine.reduce((a, b) => (b.perS > a.perS ? b : a));
     result.bestBatch[String(pilots)] = { tried: batches, best: best.batch!, perS: best.perS };
   }
+  result.startup = await measureStartup(ctx);
+  ctx.log(`processing: one \`picas run\` on an empty database costs ${result.startup.pilotS} s (pilot) + ${result.startup.watchdogS} s (watchdog) of CPU`);
   for (const pilots of pilotCounts) {
     const batch = result.bestBatch[String(pilots)]!.best;
-    result.cli.push(await runCliPilots(ctx, pilots, batch, maxS));
+    const f = await runCliPilots(ctx, pilots, batch, maxS);
+    const fixed = pilots * (result.startup.pilotS + (f.watchdogsFound ? result.startup.watchdogS : 0));
+    f.overheadMsPerToken = round((((f.pilotSelfCpuS ?? 0) + (f.watchdogCpuS ?? 0) - fixed) * 1000) / Math.max(1, f.completed), 3);
+    result.cli.push(f);
   }
   return result;
 }
@@ -107,6 +130,7 @@ async function runCliPilots(ctx: BenchContext, pilots: number, batch: number, ma
     }
   }, 20);
   const watchers: ProcWatcher[] = [];
+  const pids: number[] = [];
   // The command as users run it: the compiled build when there is one (no TypeScript loader in the pilot).
   const built = join(ROOT, 'dist/cli/main.js');
   const picas = existsSync(built) ? [built] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
@@ -120,6 +144,7 @@ async function runCliPilots(ctx: BenchContext, pilots: number, batch: number, ma
     child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
     child.stdout!.on('data', (d: Buffer) => { stdout = (stdout + d.toString()).slice(-4000); });
     watchers.push(new ProcWatcher(child.pid!));
+    pids.push(child.pid!);
     const limit = setTimeout(() => child.kill('SIGKILL'), (maxS + 180) * 1000);
     return new Promise<{ code: number | null; stderr: string; summary?: { conflictedClaims?: number } }>((resolve) => child.once('close', (code) => {
       clearTimeout(limit);
@@ -129,7 +154,9 @@ async function runCliPilots(ctx: BenchContext, pilots: number, batch: number, ma
       resolve({ code, stderr, summary });
     }));
   });
+  const watchdogs = new WatchdogWatch(pids);
   const ends = await Promise.all(exits);
+  watchdogs.stop();
   const end = performance.now();
   clearInterval(poll);
   for (const w of watchers) w.stop();
@@ -146,7 +173,32 @@ async function runCliPilots(ctx: BenchContext, pilots: number, batch: number, ma
     pilotCpuS: round(sum(watchers.map((w) => (w.cpu?.self ?? 0) + (w.cpu?.children ?? 0))), 2),
     pilotMaxRssMb: round(Math.max(...watchers.map((w) => w.peakMb))),
     wastedPerToken: round(sum(ends.map((e) => e.summary?.conflictedClaims ?? 0)) / Math.max(1, fig.completed), 3),
+    pilotSelfCpuS: round(sum(watchers.map((w) => w.cpu?.self ?? 0)), 2),
+    watchdogCpuS: round(watchdogs.cpuS(), 2),
+    watchdogsFound: watchdogs.watchers.size,
   };
   ctx.log(`processing (picas run): ${pilots} pilots, batch ${batch}: ${f.perS} tokens/s, ${f.executions.duplicates} duplicates, ${f.lost} lost`);
   return f;
+}
+
+/** The command users run: the compiled build when there is one (no TypeScript loader in the pilot). */
+export function picasCommand(): string[] {
+  const built = join(ROOT, 'dist/cli/main.js');
+  return existsSync(built) ? [built] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+}
+
+/** Start-up and exit of one `picas run` on an empty database, pilot and watchdog CPU: subtracted per pilot. */
+async function measureStartup(ctx: BenchContext): Promise<StartupCost> {
+  const run = await prepareRun(ctx, 'cli-startup', 0);
+  const workDir = mkdtempSync(join(tmpdir(), 'picas-bench-work-'));
+  const child = spawn(process.execPath, [...picasCommand(), 'run', '-q', '--work-dir', workDir], {
+    cwd: ROOT, env: ctx.server.env(run.db.name), stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  const pilot = new ProcWatcher(child.pid!, 20);
+  const watchdogs = new WatchdogWatch([child.pid!], 20);
+  await new Promise((r) => child.once('close', r));
+  pilot.stop(); watchdogs.stop();
+  await finishRun(ctx, run, 1, 1);
+  rmSync(workDir, { recursive: true, force: true });
+  return { pilotS: round(pilot.cpu?.self ?? 0, 2), watchdogS: round(watchdogs.cpuS(), 2) };
 }
