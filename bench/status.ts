@@ -26,7 +26,7 @@ const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
 const N = Number(opt('--tokens') ?? 100_000);
 const server = await openBenchServer(opt('--url'));
-const couch = server.client();
+const couch = server.client(3_600_000);
 const db = couch.db(`bench-status-${Date.now()}`);
 await db.create();
 const results: Record<string, unknown> = { server: server.label, tokens: N };

@@ -1,5 +1,5 @@
 import type { Database } from '../couch/database.js';
-import { readStateSnapshot, type StateSnapshot } from '../tokens/status.js';
+import { catchUp, readStateSnapshot, type StateSnapshot } from '../tokens/status.js';
 import { readPilots, type PilotInfo } from './pilots.js';
 import { recentErrors, type ErrorSummary } from './errors.js';
 import { completionRate, etaSeconds, type CompletionRate } from './rate.js';
@@ -41,7 +41,7 @@ export interface FarmStatusOptions {
 }
 
 export async function farmStatus(db: Database, options: FarmStatusOptions = {}): Promise<FarmStatus> {
-  const snapshot = await readStateSnapshot(db, options.design ?? 'Monitor');
+  const snapshot = await readStateSnapshot(db, options.design ?? 'Monitor', { kick: false });
   const now = Math.floor(db.server.serverNow() / 1000);
   const update = snapshot.catchingUp ? 'lazy' : 'true';
   const [pilots, rate, errors, expired] = await Promise.all([
@@ -50,6 +50,9 @@ export async function farmStatus(db: Database, options: FarmStatusOptions = {}):
     recentErrors(db, options.errors ?? 5, update),
     expiredLeases(db, now, 200, update),
   ]);
+  // Lagging views are asked to catch up only now, after the other reads (on the embedded server the
+  // indexing runs in the server's one process and would slow every read behind it).
+  if (snapshot.catchingUp) await catchUp(db, options.design ?? 'Monitor');
   const { counts } = snapshot;
   const active = pilots.filter((p) => p.state === 'running' || p.state === 'draining');
   return {

@@ -27,6 +27,12 @@ export interface SnapshotOptions {
   maxLagToUpdate?: number;
   /** Reconcile views read at different sequences through at most this many changed documents (default 5,000). */
   maxReconcile?: number;
+  /**
+   * When the views lag: ask the server to go on indexing after answering (`update=lazy`; default true).
+   * False leaves that to the caller (`catchUp()`), who may first make its other reads: on the embedded
+   * server the indexing then runs in the same process as those reads.
+   */
+  kick?: boolean;
 }
 
 /** The numeric part of an update sequence: a number on PouchDB, `N-opaque` on CouchDB 2+ (a sum over shards). */
@@ -71,7 +77,7 @@ export async function readStateSnapshot(db: Database, design = 'Monitor', option
   const lag = Math.max(0, ...stale.map((r) => dbSeq - seqNumber(r.update_seq)));
   if (lag > maxLag) {
     // Far behind: answer now from the index as it is; ask the server to keep indexing after answering.
-    await Promise.all(TOKEN_STATES.map((state) => db.view(design, state, { limit: 0, update: 'lazy' }).catch(() => undefined)));
+    if (options.kick !== false) await catchUp(db, design);
     // More changes than status waits for: each view's count as it is (reconciling would mean reading the
     // documents of every change not indexed yet).
     return { counts: countsOf(stale), consistent: false, indexLag: lag, catchingUp: true, source: 'views' };
@@ -83,6 +89,11 @@ export async function readStateSnapshot(db: Database, design = 'Monitor', option
     if (counts) return { counts, consistent: true, indexLag: 0, catchingUp: false, source: 'views' };
     if (attempt >= 2) return { counts: countsOf(fresh), consistent: false, indexLag: 0, catchingUp: false, source: 'views' };
   }
+}
+
+/** Ask the server to bring the state views up to date after answering (`update=lazy`): nothing waits for it. */
+export async function catchUp(db: Database, design = 'Monitor'): Promise<void> {
+  await Promise.all(TOKEN_STATES.map((state) => db.view(design, state, { limit: 0, update: 'lazy' }).catch(() => undefined)));
 }
 
 /**
