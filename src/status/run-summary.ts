@@ -85,3 +85,12 @@ export class RunSummary {
     }
   }
 }
+
+/** How a token left a slot, for the summary: done, failed (error, or scrubbed for another try), or neither. */
+export function outcomeOf(token: { lock?: unknown; done?: unknown; exit_code?: unknown; type?: unknown }): 'done' | 'failed' | 'other' {
+  const code = token.exit_code;
+  const failed = code !== '' && code !== undefined && code !== null && Number(code) !== 0;
+  if (Number(token.done) > 0) return failed ? 'failed' : 'done';
+  // Scrubbed: back to todo with its failing exit code kept; put back unfinished (interrupted, lost): neither.
+  return Number(token.lock) === 0 && failed ? 'failed' : 'other';
+}
