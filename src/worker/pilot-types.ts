@@ -61,8 +61,12 @@ export interface PilotOptions {
   maxScrub?: number;
   /** Asked before each claim: true ends the pilot. */
   stop?: () => boolean | Promise<boolean>;
-  /** When no token is free: wait and poll again (until stop/maxTotalTime) instead of ending. */
-  wait?: false | { pollMs?: number; maxPollMs?: number };
+  /**
+   * When no token is free: wait for new tokens (until stop/maxTotalTime) instead of ending. The pilot waits on
+   * the database's changes feed and reads the views when woken or at least every `maxPollMs`;
+   * `changes: false` polls the views instead, with back-off from `pollMs` up to `maxPollMs`.
+   */
+  wait?: false | { pollMs?: number; maxPollMs?: number; changes?: boolean };
   /** Where the tokens of interrupted commands go: back to todo (default) or to error. */
   onInterrupt?: 'todo' | 'error';
   /** Abort to stop now: running tasks are stopped (SIGTERM, SIGKILL after `graceMs`), their tokens put back once
