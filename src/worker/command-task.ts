@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { removeEmptyWorkDir, runCommand, slotWorkDir } from '../exec/index.js';
+import { removeEmptyWorkDir, slotWorkDir } from '../exec/index.js';
+import { runWrapped, wrapperFor } from '../exec/wrap.js';
 import type { ClaimedToken } from '../claim/claim.js';
 import type { PilotHooks, TaskContext, TaskOutcome } from './run-pilot.js';
 
@@ -18,6 +19,8 @@ export interface CommandTaskOptions {
   /** Grace between SIGTERM and SIGKILL when a command is stopped. */
   graceMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Run each command under this prefix (e.g. `apptainer exec image.sif`); a token's `wrap` field overrides it (exec/wrap.ts). */
+  wrap?: string;
 }
 
 /**
@@ -39,7 +42,7 @@ export function commandTask(options: CommandTaskOptions): PilotHooks['processTas
     const cwd = options.runInWorkDir ? workDir : runDir;
     let startedGroup: number | undefined;
     try {
-      const result = await runCommand({
+      const result = await runWrapped({
         ...(options.argv ? { argv: options.argv } : { shell: token.input as string }),
         fields: token,
         cwd,
@@ -51,7 +54,8 @@ export function commandTask(options: CommandTaskOptions): PilotHooks['processTas
         graceMs: options.graceMs,
         maxLogBytes: options.maxLogBytes,
         onStart: (pgid) => { startedGroup = pgid; ctx.commandStarted?.(pgid); },
-      });
+        onOutput: ctx.onOutput,
+      }, wrapperFor(token, options.wrap));
       const fields = {
         start_time: Math.floor(result.startTime / 1000),
         end_time: Math.floor(result.endTime / 1000),
