@@ -14,8 +14,6 @@ import { withRetry } from '../../couch/retry.js';
 import { isTransient } from '../../couch/errors.js';
 import { OutageNotice } from '../../worker/outage-notice.js';
 import { watchStopSignals } from '../../worker/stop-signals.js';
-import { outcomeOf, RunSummary } from '../../status/run-summary.js';
-import { cleanupPilots } from '../../status/pilots.js';
 
 /** The pilot was stopped by a signal while the server could not be reached. */
 class StoppedBeforeStart extends Error {}
@@ -47,7 +45,6 @@ interface RunFlags extends ConnectionFlags {
   outagePatience: string;
   spool?: string;
   conflictCheck: boolean;
-  confirmClaims?: string;
   wrap?: string;
 }
 
@@ -97,7 +94,6 @@ export function register(program: Command): void {
     .option('--spool <file>', 'keep results the server could not take (long outage) in this file; the next start delivers them')
     .option('--outage-patience <seconds>', 'keep retrying an unreachable or failing server this long before giving up', '600')
     .option('--json', 'when the pilot ends, print its summary as one JSON object on stdout (done, failed, lost, claims lost to other pilots, why it stopped)')
-    .option('--confirm-claims <ms>', 'confirm each claim before running it: read it back until it has stood this long (servers replicating to each other behind one address; a CouchDB cluster is detected by itself)')
     .option('--no-conflict-check', 'do not check held tokens for replication conflicts at each lease renewal (single-server databases)')
     .addHelpText('after', `
 Examples:
@@ -133,8 +129,6 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
     process.once('SIGUSR1', onDrain);
     const outage = new OutageNotice(patienceMs, (line) => out.warn(line));
     const retry = { patienceMs, onRetry: outage.onRetry, signal: controller.signal };
-    // On a terminal one live summary line (per-token lines with -v); in a log file every line and a summary each minute.
-    let live: RunSummary | undefined;
     try {
       // A pilot started during an outage waits for the server like a running one (same patience).
       if (!(await withRetry(() => db.exists(), retry))) {
@@ -143,9 +137,6 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
       await withRetry(() => ensureDesignDocs(db), retry);
       const broken = await withRetry(() => brokenViewCode(db, views), retry);
       if (broken) throw new UserError(broken, EXIT.config);
-      // Heartbeats of pilots stopped more than a day ago are deleted (best effort), so pilot lists stay short.
-      void cleanupPilots(db, Math.floor(db.server.serverNow() / 1000)).catch(() => undefined);
-      live = flags.quiet ? undefined : new RunSummary({ verbose: flags.verbose });
       const summary = await runPilot({
         processTask: commandTask({
           argv: argv.length ? argv : undefined,
@@ -156,8 +147,6 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
           maxLogBytes: num(flags.maxLogBytes, '--max-log-bytes', 1),
           graceMs,
         }),
-        prepareRun: (token) => live?.tokenStarted(token._id),
-        cleanupRun: (token) => live?.tokenEnded(token._id, outcomeOf(token)),
       }, {
         db,
         views,
@@ -179,8 +168,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
         graceMs,
         hurry: signals.hurry.signal,
         checkConflicts: flags.conflictCheck,
-        confirmClaims: flags.confirmClaims !== undefined ? { mode: 'always', settleMs: num(flags.confirmClaims, '--confirm-claims', 1) } : undefined,
-        log: (line) => (live ? live.log(line) : out.info(line)),
+        log: (line) => out.info(line),
         retry,
       }).catch(async (err) => {
         if (controller.signal.aborted && isTransient(err)) throw new StoppedBeforeStart();
@@ -193,7 +181,6 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
         }
         throw err;
       });
-      live?.stop();
       out.info(`pilot ${summary.pilotId}: ${summary.done} done, ${summary.failed} failed` +
         `${summary.interrupted ? `, ${summary.interrupted} interrupted` : ''}${summary.staleResults ? `, ${summary.staleResults} stale results kept` : ''}` +
         `${summary.lost ? `, ${summary.lost} lost (lease)` : ''}${summary.spooled ? `, ${summary.spooled} results spooled` : ''}${summary.delivered ? `, ${summary.delivered} spooled results delivered` : ''}${summary.takeovers ? `, ${summary.takeovers} taken over from dead pilots` : ''}${summary.givenBack ? `, ${summary.givenBack} given back unstarted` : ''}` +
@@ -208,7 +195,6 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
       }
       throw err;
     } finally {
-      live?.stop();
       signals.dispose();
       process.off('SIGUSR1', onDrain);
       await session.close();
