@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { appendFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { useTestDb, spawnEmbeddedServer, ownServerSkipReason, type TestServer } from '../helpers/couch.js';
 import { cliEnv, spawnCli, tempDir, waitFor } from '../helpers/cli.js';
 import { startProxy } from '../helpers/proxy.js';
@@ -118,7 +118,11 @@ test('a pilot started while the server cannot be reached waits for it (outage pa
   try {
     proxy.setMode('refuse');
     const run = pilotsVia(proxy.url, ctx.server, db.name, dir, 1);
-    await sleep(3_000);
+    // Switch the server back only once the pilot has met the outage (its start can take seconds on a
+    // loaded machine; a fixed pause let it start after the outage was over and never see it).
+    const log = join(dir, 'pilot-0.log');
+    const met = await waitFor(() => { try { return /waiting for the server/.test(readFileSync(log, 'utf8')); } catch { return false; } }, 60_000);
+    assert.ok(met, 'the pilot reported the unreachable server');
     assert.equal(readExecutions(file).length, 0);
     proxy.setMode('pass');
     const [r] = await run.all;
