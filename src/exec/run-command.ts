@@ -116,8 +116,8 @@ export async function runCommand(opts: RunCommandOptions): Promise<CommandResult
   // Told at once, before any await: the command is running from here on, and a pilot frozen a moment later
   // must already have handed its process group to the watchdog.
   if (child.pid !== undefined) opts.onStart?.(child.pid);
-  child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+  child.stdout!.on('data', (chunk: Buffer) => { stdout.push(chunk); opts.onOutput?.('stdout', chunk); });
+  child.stderr!.on('data', (chunk: Buffer) => { stderr.push(chunk); opts.onOutput?.('stderr', chunk); });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const started = new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
     child.once('spawn', () => resolve(undefined));

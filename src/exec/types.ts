@@ -30,6 +30,8 @@ export interface RunCommandOptions {
   signal?: AbortSignal;
   /** Told the command's process group id once it runs (the pilot's watchdog watches it). */
   onStart?: (pgid: number) => void;
+  /** Each chunk of the command's output as it comes (a live tail while someone follows the token). */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 }
 
 export interface CommandResult {

@@ -68,6 +68,8 @@ export interface HeartbeatOptions {
   onRenew?: (deadlineLocalMs: number) => void;
   /** Called when a person asked this pilot (or all pilots) to drain. */
   onDrain?: () => void;
+  /** Someone else wrote this pilot's document (read back at a renewal): e.g. a follow request for a token's output. */
+  onOthersWrite?: (doc: HeartbeatDoc) => void;
   /** Counts and stopping reason, written into the document at each renewal. */
   progress?: () => PilotProgress;
 }
@@ -129,6 +131,7 @@ export class Heartbeat {
         if (!(err instanceof ConflictError)) throw err;
         // Someone wrote our document (e.g. to ask us to drain): take theirs and write ours on top.
         const theirs = await db.get<HeartbeatDoc>(next._id);
+        this.options.onOthersWrite?.(theirs);
         if (theirs.drain) { this.drainAsked = true; this.options.onDrain?.(); }
         const ours = { alive_until: next.alive_until, renewed_at: next.renewed_at, ...this.activity() };
         rev = (await db.put({ ...theirs, ...ours })).rev;

@@ -54,6 +54,7 @@ export function commandTask(options: CommandTaskOptions): PilotHooks['processTas
         graceMs: options.graceMs,
         maxLogBytes: options.maxLogBytes,
         onStart: (pgid) => { startedGroup = pgid; ctx.commandStarted?.(pgid); },
+        onOutput: ctx.onOutput,
       }, wrapperFor(token, options.wrap));
       const fields = {
         start_time: Math.floor(result.startTime / 1000),

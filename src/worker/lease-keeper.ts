@@ -3,6 +3,7 @@ import { Heartbeat, type PilotProgress } from '../lease/heartbeat.js';
 import type { PilotIdentity } from '../lease/pilot-identity.js';
 import { ConflictWatch } from '../lease/replication-conflicts.js';
 import { Watchdog } from '../lease/watchdog.js';
+import { followRequests, LogPublisher } from '../status/log-follow.js';
 
 /** Set in every command's environment; the watchdog finds the pilot's commands by it. */
 export const PILOT_MARKER = 'PICAS_PILOT_ID';
@@ -35,6 +36,8 @@ export class LeaseKeeper {
   private readonly pilotId: string;
   private timer: NodeJS.Timeout | undefined;
   private readonly conflicts: ConflictWatch | undefined;
+  /** Live output of the running commands, published only while someone follows a token (`picas logs -f`). */
+  readonly output: LogPublisher;
 
   constructor(db: Database, pilot: PilotIdentity, private readonly options: LeaseKeeperOptions) {
     this.safetyMs = Math.min(10_000, (options.leaseSeconds * 1000) / 4);
@@ -42,11 +45,14 @@ export class LeaseKeeper {
     this.watchdog = new Watchdog(Math.min(options.graceMs ?? 30_000, this.safetyMs / 2), `${PILOT_MARKER}=${pilot.pilotId}`,
       { db, pilotId: pilot.pilotId, leaseSeconds: options.leaseSeconds, maxLost: options.maxLost });
     this.conflicts = options.checkConflicts !== false ? new ConflictWatch(db, { log: options.log }) : undefined;
+    this.output = new LogPublisher(db, { log: options.log });
     this.heartbeat = new Heartbeat(db, pilot, {
       leaseSeconds: options.leaseSeconds,
       log: options.log,
       onRenew: (deadline) => { this.arm(deadline); void this.conflicts?.check(); },
       onDrain: options.onDrain,
+      // A follower asks through our heartbeat document: our renewal conflicts with its write, and we read it.
+      onOthersWrite: (doc) => this.output.setRequests(followRequests(doc, Math.floor(db.server.serverNow() / 1000))),
       progress: options.progress,
     });
   }
@@ -109,6 +115,7 @@ export class LeaseKeeper {
 
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
+    this.output.stop();
     await this.heartbeat.stop();
     this.watchdog.stop();
   }

@@ -70,6 +70,7 @@ export function assemblePilot(hooks: PilotHooks, options: PilotOptions): PilotPa
     commandStarting: leases?.commandStarting,
     commandStarted: (pgid: number) => { groups.add(pgid); leases?.commandStarted(pgid); },
     commandEnded: (pgid: number) => { groups.remove(pgid); leases?.commandEnded(pgid); },
+    output: leases?.output,
   };
   // The lease keeper replaces its lost signal after a renewal: read it when each token starts.
   if (leases) Object.defineProperty(lease, 'leaseLost', { get: () => leases.lostSignal, enumerable: true });

@@ -31,6 +31,8 @@ export interface TaskContext {
   commandStarting?: () => NodeJS.ProcessEnv;
   commandStarted?: (pgid: number) => void;
   commandEnded?: (pgid: number) => void;
+  /** Tasks that run commands pass their output here as it comes (published only while someone follows). */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 }
 
 /** The original's RunActor hooks. Only `processTask` is required. */

@@ -9,6 +9,8 @@ import type { ResultBatcher } from './result-batcher.js';
 import { spoolResult } from './spool.js';
 import { releaseAttempts, releaseToken } from './release.js';
 import { sleep } from '../couch/backoff.js';
+import { withAttempt } from '../status/attempt-history.js';
+import type { LogPublisher } from '../status/log-follow.js';
 
 /** How long after its command ended by SIGTERM a pilot waits for its own stop signal. */
 const SIGTERM_WINDOW_MS = 1_000;
@@ -28,6 +30,8 @@ export interface TokenRunContext {
     commandStarting?: () => NodeJS.ProcessEnv;
     commandStarted?: (pgid: number) => void;
     commandEnded?: (pgid: number) => void;
+    /** Keeps a live tail of each command's output, published while someone follows the token. */
+    output?: LogPublisher;
   };
   /** Group commit of results (batched pilots); without it each result is written alone. */
   batcher?: ResultBatcher;
@@ -67,9 +71,11 @@ export async function runToken(ctx: TokenRunContext, token: ClaimedToken, slot: 
   const taskCtx: TaskContext = {
     slot, signal: perToken.signal, timeoutMs: options.maxTokenTimeMs, log,
     commandStarting: ctx.lease.commandStarting, commandStarted: ctx.lease.commandStarted, commandEnded: ctx.lease.commandEnded,
+    onOutput: ctx.lease.output ? (stream, chunk) => ctx.lease.output!.output(token._id, stream, chunk) : undefined,
   };
   let outcome: TaskOutcome | void;
   try {
+    ctx.lease.output?.started(token._id, token.picas.attempt);
     await hooks.prepareRun?.(token, taskCtx);
     outcome = await abortable(Promise.resolve(hooks.processTask(token, taskCtx)), perToken.signal, () => timedOut || stopAll.aborted || lost || conflicted);
   } catch (err) {
@@ -77,6 +83,7 @@ export async function runToken(ctx: TokenRunContext, token: ClaimedToken, slot: 
     outcome = { exitCode: -1, failure: { message: e.message, exception: e.stack ?? '' } };
   } finally {
     if (timer) clearTimeout(timer);
+    void ctx.lease.output?.ended(token._id);
     stopAll.removeEventListener('abort', onStop);
     ctx.lease.leaseLost?.removeEventListener('abort', onLeaseLost);
     conflictLost?.removeEventListener('abort', onConflictLost);
@@ -166,7 +173,12 @@ function writeResult(ctx: TokenRunContext, token: ClaimedToken, result: TaskOutc
       log(`${token._id}: result not saved (${(err as Error).message}); the token runs again after its lease ends`);
     }
   };
-  const write = ctx.batcher ? ctx.batcher.submit(token, apply) : saveResult(options.db, token, apply, ctx.retry);
+  // The token keeps a bounded history of its attempts (picas.history): this one, with how it ended.
+  const recorded = (current: Token): Token => {
+    const next = apply(current);
+    return withAttempt(next, result.failure ? 'error' : result.exitCode === 0 ? 'done' : Number(next.lock) === 0 ? 'scrubbed' : 'error', nowSeconds(), result.exitCode);
+  };
+  const write = ctx.batcher ? ctx.batcher.submit(token, recorded) : saveResult(options.db, token, recorded, ctx.retry);
   faultPoint('result-handed');
   const pending: Promise<void> = write.then(finish, unsaved).finally(() => ctx.background.delete(pending));
   ctx.background.add(pending);

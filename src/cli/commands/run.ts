@@ -14,6 +14,8 @@ import { withRetry } from '../../couch/retry.js';
 import { isTransient } from '../../couch/errors.js';
 import { OutageNotice } from '../../worker/outage-notice.js';
 import { watchStopSignals } from '../../worker/stop-signals.js';
+import { outcomeOf, RunSummary } from '../../status/run-summary.js';
+import { cleanupPilots } from '../../status/pilots.js';
 
 /** The pilot was stopped by a signal while the server could not be reached. */
 class StoppedBeforeStart extends Error {}
@@ -129,6 +131,8 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
     process.once('SIGUSR1', onDrain);
     const outage = new OutageNotice(patienceMs, (line) => out.warn(line));
     const retry = { patienceMs, onRetry: outage.onRetry, signal: controller.signal };
+    // On a terminal one live summary line (per-token lines with -v); in a log file every line and a summary each minute.
+    let live: RunSummary | undefined;
     try {
       // A pilot started during an outage waits for the server like a running one (same patience).
       if (!(await withRetry(() => db.exists(), retry))) {
@@ -137,6 +141,9 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
       await withRetry(() => ensureDesignDocs(db), retry);
       const broken = await withRetry(() => brokenViewCode(db, views), retry);
       if (broken) throw new UserError(broken, EXIT.config);
+      // Heartbeats of pilots stopped more than a day ago are deleted (best effort), so pilot lists stay short.
+      void cleanupPilots(db, Math.floor(db.server.serverNow() / 1000)).catch(() => undefined);
+      live = flags.quiet ? undefined : new RunSummary({ verbose: flags.verbose });
       const summary = await runPilot({
         processTask: commandTask({
           argv: argv.length ? argv : undefined,
@@ -147,6 +154,8 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
           maxLogBytes: num(flags.maxLogBytes, '--max-log-bytes', 1),
           graceMs,
         }),
+        prepareRun: (token) => live?.tokenStarted(token._id),
+        cleanupRun: (token) => live?.tokenEnded(token._id, outcomeOf(token)),
       }, {
         db,
         views,
@@ -168,7 +177,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
         graceMs,
         hurry: signals.hurry.signal,
         checkConflicts: flags.conflictCheck,
-        log: (line) => out.info(line),
+        log: (line) => (live ? live.log(line) : out.info(line)),
         retry,
       }).catch(async (err) => {
         if (controller.signal.aborted && isTransient(err)) throw new StoppedBeforeStart();
@@ -181,6 +190,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
         }
         throw err;
       });
+      live?.stop();
       out.info(`pilot ${summary.pilotId}: ${summary.done} done, ${summary.failed} failed` +
         `${summary.interrupted ? `, ${summary.interrupted} interrupted` : ''}${summary.staleResults ? `, ${summary.staleResults} stale results kept` : ''}` +
         `${summary.lost ? `, ${summary.lost} lost (lease)` : ''}${summary.spooled ? `, ${summary.spooled} results spooled` : ''}${summary.delivered ? `, ${summary.delivered} spooled results delivered` : ''}${summary.takeovers ? `, ${summary.takeovers} taken over from dead pilots` : ''}${summary.givenBack ? `, ${summary.givenBack} given back unstarted` : ''}` +
@@ -195,6 +205,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
       }
       throw err;
     } finally {
+      live?.stop();
       signals.dispose();
       process.off('SIGUSR1', onDrain);
       await session.close();
