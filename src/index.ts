@@ -46,3 +46,5 @@ export type { HeartbeatDoc, PilotState } from './lease/heartbeat.js';
 export * from './snakemake/index.js';
 // picas autopilot: keep pilot jobs submitted while views have work (submit/query templates, default Slurm).
 export * from './autopilot/index.js';
+// picas status / show / logs and the dashboard: what a run looks like, from bounded reads only.
+export * from './status/index.js';
