@@ -9,6 +9,7 @@ import { newAttemptId, type PilotIdentity } from '../lease/pilot-identity.js';
 import { CandidateReader, headWindow } from './candidates.js';
 import { DEFAULT_VIEW, type ViewRef } from './view-ref.js';
 import type { AttemptRecord } from '../tokens/picas-record.js';
+import { confirmClaims, writeDocs, type ConfirmOptions, type ConfirmStats } from './confirm.js';
 
 export { DEFAULT_VIEW, type ViewRef };
 
@@ -43,6 +44,8 @@ export interface ClaimOptions {
   /** A token lost this many times (its pilots died holding it) goes to error instead (default 3). */
   maxLost?: number;
   log?: (line: string) => void;
+  /** Clusters and replicating servers: read a claim back until it is known to stand before running it (confirm.ts). */
+  confirm?: ConfirmOptions;
 }
 
 export interface ClaimStats {
@@ -54,6 +57,8 @@ export interface ClaimStats {
   /** Picked tokens found no longer free when read (another pilot got there between view and read). */
   stalePicks?: number;
   takeovers?: number;
+  /** Claim confirmation on clusters and replicating servers (confirm.ts). */
+  confirm?: ConfirmStats;
 }
 
 /** A candidate: a free token, or one whose lease expired (a takeover). */
@@ -150,7 +155,7 @@ async function writeClaims(db: Database, picked: Candidate[], options: ClaimOpti
     return { doc: { ...locked, picas: record } as ClaimedToken, giveUp: false };
   });
   faultPoint('during-batch-write');
-  const results = await db.bulkDocs(docs.map((d) => d.doc));
+  const { results, accepted } = await writeDocs(db, docs.map((d) => d.doc));
   const claimed: ClaimedToken[] = [];
   results.forEach((r, i) => {
     if (r.error === 'conflict' && stats) stats.conflictedDocs = (stats.conflictedDocs ?? 0) + 1;
@@ -160,7 +165,7 @@ async function writeClaims(db: Database, picked: Candidate[], options: ClaimOpti
   });
   // Tokens given up as lost count as progress: the caller reads again instead of backing off.
   if (claimed.length === 0 && results.some((r, i) => r.ok && docs[i]!.giveUp)) return claimTokensAgain;
-  return claimed;
+  return confirmClaims(db, claimed, accepted, { log: options.log, signal: options.signal, ...options.confirm }, stats ? (stats.confirm ??= { accepted: 0, confirmed: 0, lost: 0, deleted: 0 }) : undefined);
 }
 
 /** Marker: this round made progress without claiming (lost tokens moved to error); read again at once. */

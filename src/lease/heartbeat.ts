@@ -1,6 +1,7 @@
 import type { Database, Doc } from '../couch/database.js';
 import { ConflictError, NotFoundError } from '../couch/errors.js';
 import type { PilotIdentity } from './pilot-identity.js';
+import { dropOwnConflicts, needsConfirm, settledGet } from '../claim/confirm.js';
 
 /**
  * A pilot's heartbeat: one small document per pilot (`picas-pilot:<pilotId>`) whose `alive_until` (server
@@ -130,7 +131,7 @@ export class Heartbeat {
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
         // Someone wrote our document (e.g. to ask us to drain): take theirs and write ours on top.
-        const theirs = await db.get<HeartbeatDoc>(next._id);
+        const theirs = await settledGet<HeartbeatDoc>(db, next._id);
         this.options.onOthersWrite?.(theirs);
         if (theirs.drain) { this.drainAsked = true; this.options.onDrain?.(); }
         const ours = { alive_until: next.alive_until, renewed_at: next.renewed_at, ...this.activity() };
@@ -182,11 +183,13 @@ export class Heartbeat {
     if (!this.doc) return;
     try {
       const progress = this.options.progress?.();
-      await this.db.put({
+      const { rev } = await this.db.put({
         ...this.doc, alive_until: 0, renewed_at: Math.floor(this.db.server.serverNow() / 1000), holding: [], current: [],
         state: 'stopped', stopped: true,
         ...(progress ? { tokens_done: progress.done, tokens_failed: progress.failed, ...(progress.stopping ? { stopping_because: progress.stopping } : {}) } : {}),
       });
+      // Clustered or replicated: copies of our own renewals may have landed on lagging copies; drop them.
+      if (await needsConfirm(this.db, false)) await dropOwnConflicts(this.db, this.doc._id, rev, undefined);
     } catch { /* best effort: an unrenewed heartbeat expires by itself */ }
   }
 }

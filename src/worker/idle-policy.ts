@@ -4,6 +4,7 @@ import type { RetryOptions } from '../couch/retry.js';
 import { heldTokens, type HeldToken } from '../lease/expiry.js';
 import { liveHolders } from '../claim/live-holders.js';
 import { releaseAttempts } from './release.js';
+import { confirmedAttempt } from '../claim/confirm.js';
 import { WorkSignal } from './work-signal.js';
 
 /** What a pilot with nothing to claim does next. */
@@ -123,7 +124,7 @@ export class IdlePolicy {
   private async putBackOrphans(held: HeldToken[]): Promise<boolean> {
     const o = this.options;
     if (o.claimBusy()) return false;
-    const orphans = held.filter((h) => h.token.picas.pilot === o.pilotId && !o.knows(h.token._id));
+    const orphans = held.filter((h) => h.token.picas.pilot === o.pilotId && !o.knows(h.token._id) && !confirmedAttempt(this.db, h.token.picas.attempt));
     if (orphans.length === 0) return false;
     try {
       const r = await releaseAttempts(this.db, orphans.map((h) => ({ id: h.token._id, attempt: h.token.picas.attempt })), { retry: o.retry });

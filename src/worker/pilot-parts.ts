@@ -58,6 +58,7 @@ export function assemblePilot(hooks: PilotHooks, options: PilotOptions): PilotPa
   const feed = new TokenFeed(options.db, {
     views: options.views?.length ? options.views : [DEFAULT_VIEW], window: options.window, candidates: new CandidateReader(options.db),
     batchSize: maxBatch, leaseSeconds, pilot, signal: stopAll.signal, marginSeconds, maxLost: options.maxLost, log,
+    confirm: options.confirmClaims,
   }, options.retry, { batchSize: () => pace.claimSize(), beforeClaim: batcher ? () => batcher.flush() : undefined });
   const active = new Set<string>();
   const idle = new IdlePolicy(options.db, {

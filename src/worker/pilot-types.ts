@@ -93,6 +93,9 @@ export interface PilotOptions {
   /** With replicated databases: at each renewal, stop tokens whose claim lost a replication conflict and clean up
    *  the losing revisions of the ones we won (one request per renewal; default true, needs heartbeat). */
   checkConflicts?: boolean;
+  /** Clusters and replicating servers: how claims are confirmed before they run (src/claim/confirm.ts; default:
+   *  when a write is answered 202 or the database has more than one copy). */
+  confirmClaims?: import('../claim/confirm.js').ConfirmOptions;
   /** With batchSize > 1: hold about this many seconds of work per slot (claimed, not started) at most (default 2). */
   batchSeconds?: number;
   /** Aborted on a second signal: commands are killed at once (no grace), the pilot puts back what it can and ends. */

@@ -3,6 +3,7 @@ import { withRetry, type RetryOptions } from '../couch/retry.js';
 import type { ClaimedToken } from '../claim/claim.js';
 import { markError } from '../tokens/operations.js';
 import type { Token } from '../tokens/token.js';
+import { settledRows } from '../claim/confirm.js';
 import { saveResult, type SaveOutcome } from './save-result.js';
 
 /** Drop the lease part of picas's record, keeping its history (stale attempts, counters). */
@@ -108,7 +109,7 @@ export async function releaseAttempts(db: Database, held: HeldAttempt[], options
   const retry = options.retry ?? {};
   let todo = held;
   for (let round = 0; todo.length > 0 && round < (options.maxRounds ?? 10); round++) {
-    const rows = (await withRetry(() => db.allDocs<Token>({ keys: todo.map((h) => h.id), include_docs: true }), retry)).rows;
+    const rows = (await withRetry(() => settledRows<Token>(db, todo.map((h) => h.id)), retry)).rows;
     const writes: { held: HeldAttempt; doc: Token; toError: boolean }[] = [];
     todo.forEach((h, i) => {
       const doc = rows[i]?.doc;

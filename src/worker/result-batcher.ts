@@ -3,6 +3,7 @@ import { withRetry, type RetryOptions } from '../couch/retry.js';
 import type { ClaimedToken } from '../claim/claim.js';
 import type { Token } from '../tokens/token.js';
 import { saveResult, type SaveOutcome } from './save-result.js';
+import { dropOwnConflicts, writeDocs } from '../claim/confirm.js';
 
 interface Pending {
   token: ClaimedToken;
@@ -66,8 +67,9 @@ export class ResultBatcher {
   private async write(batch: Pending[]): Promise<void> {
     const docs = batch.map((p) => p.apply(p.token));
     let results: BulkResult[];
+    let accepted = false;
     try {
-      results = await withRetry(() => this.db.bulkDocs(docs), this.options.retry);
+      ({ results, accepted } = await withRetry(() => writeDocs(this.db, docs), this.options.retry));
       this.writes++;
     } catch {
       // The batch as a whole failed (outage past patience, or an odd answer): each result alone.
@@ -76,6 +78,8 @@ export class ResultBatcher {
     await Promise.all(batch.map(async (p, i) => {
       const r = results[i];
       if (r?.ok && r.rev) {
+        // 202: fewer copies than the quorum took it; drop any copy of our own write that competes with it.
+        if (accepted) await dropOwnConflicts(this.db, docs[i]!._id, r.rev, p.token.picas.attempt).catch(() => 0);
         p.resolve({ kind: 'saved', rev: r.rev, token: { ...docs[i]!, _rev: r.rev } });
         return;
       }

@@ -4,6 +4,7 @@ import { withRetry, type RetryOptions } from '../couch/retry.js';
 import type { ClaimedToken } from '../claim/claim.js';
 import type { Token } from '../tokens/token.js';
 import type { StaleAttempt } from '../tokens/picas-record.js';
+import { dropOwnConflicts, putDoc, settledGet } from '../claim/confirm.js';
 
 /** What happened to a result: saved as the token's result, or kept as a record of a superseded attempt. */
 export type SaveOutcome =
@@ -36,11 +37,12 @@ export async function saveResult(
     }
     const next = apply(current);
     try {
-      const { rev } = await withRetry(() => db.put(next), options);
+      const { rev, accepted } = await withRetry(() => putDoc(db, next), options);
+      if (accepted) await dropOwnConflicts(db, next._id, rev, claimed.picas.attempt).catch(() => 0);
       return { kind: 'saved', rev, token: { ...next, _rev: rev } };
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
-      current = await withRetry(() => db.get<Token>(claimed._id), options);
+      current = await withRetry(() => settledGet<Token>(db, claimed._id), options);
     }
   }
   throw new Error(`token ${claimed._id}: the result could not be saved after ${maxConflicts} conflicts in a row`);
@@ -71,7 +73,7 @@ async function recordStale(
       return { kind: 'stale', rev, owner: attemptOf(current) };
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
-      current = await withRetry(() => db.get<Token>(claimed._id), options);
+      current = await withRetry(() => settledGet<Token>(db, claimed._id), options);
     }
   }
   throw new Error(`token ${claimed._id}: the stale attempt record could not be saved`);

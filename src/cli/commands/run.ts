@@ -47,6 +47,7 @@ interface RunFlags extends ConnectionFlags {
   outagePatience: string;
   spool?: string;
   conflictCheck: boolean;
+  confirmClaims?: string;
   wrap?: string;
 }
 
@@ -96,6 +97,7 @@ export function register(program: Command): void {
     .option('--spool <file>', 'keep results the server could not take (long outage) in this file; the next start delivers them')
     .option('--outage-patience <seconds>', 'keep retrying an unreachable or failing server this long before giving up', '600')
     .option('--json', 'when the pilot ends, print its summary as one JSON object on stdout (done, failed, lost, claims lost to other pilots, why it stopped)')
+    .option('--confirm-claims <ms>', 'confirm each claim before running it: read it back until it has stood this long (servers replicating to each other behind one address; a CouchDB cluster is detected by itself)')
     .option('--no-conflict-check', 'do not check held tokens for replication conflicts at each lease renewal (single-server databases)')
     .addHelpText('after', `
 Examples:
@@ -177,6 +179,7 @@ Exit status: 0 when the pilot worked through the tokens (failed tokens are data)
         graceMs,
         hurry: signals.hurry.signal,
         checkConflicts: flags.conflictCheck,
+        confirmClaims: flags.confirmClaims !== undefined ? { mode: 'always', settleMs: num(flags.confirmClaims, '--confirm-claims', 1) } : undefined,
         log: (line) => (live ? live.log(line) : out.info(line)),
         retry,
       }).catch(async (err) => {
