@@ -3,10 +3,15 @@ import { join } from 'node:path';
 
 /**
  * `GET /db` in CouchDB 3's shape. PouchDB counts live documents but not deleted ones, so `doc_del_count`
- * is kept here per database: one pass over the changes feed on first ask, then only the changes since the
- * last ask (the ids of deleted documents are remembered, so a document deleted and re-created counts right).
+ * is kept here per database from the changes feed: the ids of deleted documents are remembered (so a
+ * document deleted and re-created counts right) and only the changes since the last ask are read. A
+ * database more than INLINE (1,000) changes ahead of what was read (the first ask on a large database) is read in the
+ * background, and `doc_del_count` is `null` ("not known yet") until then, so `GET /db` stays quick.
  */
 const START = Date.now() * 1000;
+const PAGE = 10_000;
+/** At most this many changes are read while a `GET /db` waits. */
+const INLINE = 1_000;
 
 interface DeletedState { seq: number | string; deleted: Set<string>; busy?: Promise<void> }
 
@@ -19,29 +24,38 @@ export class DbInfo {
     this.states.delete(dbName);
   }
 
-  private async deletedCount(dbName: string, db: any): Promise<number> {
-    let s = this.states.get(dbName);
-    if (!s) { s = { seq: 0, deleted: new Set() }; this.states.set(dbName, s); }
-    const state = s;
-    // One catch-up at a time per database; later askers wait for it and then catch up themselves.
-    while (state.busy) await state.busy;
-    state.busy = (async () => {
+  /** Read the changes after what was read, one page at a time, until none are left. */
+  private catchUp(state: DeletedState, db: any): Promise<void> {
+    state.busy ??= (async () => {
       for (;;) {
-        const page = await db.changes({ since: state.seq, limit: 10_000, style: 'main_only', return_docs: true });
-        for (const r of page.results as { id: string; deleted?: boolean }[]) {
+        const page = await db.changes({ since: state.seq, limit: PAGE, style: 'main_only', return_docs: true });
+        const results = Array.isArray(page?.results) ? page.results as { id: string; deleted?: boolean }[] : [];
+        for (const r of results) {
           if (r.id.startsWith('_local/')) continue;
           if (r.deleted) state.deleted.add(r.id); else state.deleted.delete(r.id);
         }
-        state.seq = page.last_seq;
-        if (page.results.length < 10_000) break;
+        if (page?.last_seq !== undefined) state.seq = page.last_seq;
+        if (results.length < PAGE) break;
       }
     })().finally(() => { state.busy = undefined; });
-    await state.busy;
+    return state.busy;
+  }
+
+  private async deletedCount(dbName: string, db: any, updateSeq: number): Promise<number | null> {
+    let state = this.states.get(dbName);
+    if (!state) { state = { seq: 0, deleted: new Set() }; this.states.set(dbName, state); }
+    const behind = updateSeq - Number(state.seq);
+    if (state.busy || !Number.isFinite(behind) || behind > INLINE) {
+      this.catchUp(state, db).catch(() => undefined);
+      return null;
+    }
+    await this.catchUp(state, db);
     return state.deleted.size;
   }
 
   async info(dbName: string, fileName: string, db: any): Promise<Record<string, unknown>> {
-    const [info, deleted, file] = await Promise.all([db.info(), this.deletedCount(dbName, db), folderSize(join(this.dataDir, fileName))]);
+    const info = await db.info();
+    const [deleted, file] = await Promise.all([this.deletedCount(dbName, db, Number(info.update_seq)), folderSize(join(this.dataDir, fileName))]);
     return {
       instance_start_time: String(START),
       db_name: dbName,

@@ -69,6 +69,25 @@ describe('embedded server: CouchDB behaviour outside the corpus', { skip: ownSer
     }
   });
 
+  it('doc_del_count of a database far ahead of what was counted is null ("not known yet") until counted, never a wrong number', async () => {
+    await get('/many', { method: 'PUT' });
+    const docs = Array.from({ length: 2500 }, (_, i) => ({ _id: `d${i}`, n: i }));
+    const written = JSON.parse((await get('/many/_bulk_docs', { method: 'POST', body: JSON.stringify({ docs }), headers: json })).body) as { id: string; rev: string }[];
+    const gone = written.slice(0, 3).map((r) => ({ _id: r.id, _rev: r.rev, _deleted: true }));
+    assert.equal((await get('/many/_bulk_docs', { method: 'POST', body: JSON.stringify({ docs: gone }), headers: json })).status, 201);
+    const seen: unknown[] = [];
+    for (let i = 0; i < 200; i++) {
+      const info = JSON.parse((await get('/many')).body) as { doc_count: number; doc_del_count: number | null };
+      assert.equal(info.doc_count, 2497);
+      seen.push(info.doc_del_count);
+      if (info.doc_del_count !== null) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(seen[0], null, 'the first answer does not wait for 2,500 changes to be read');
+    assert.equal(seen.at(-1), 3);
+    assert.ok(seen.every((v) => v === null || v === 3), JSON.stringify(seen));
+  });
+
   it('what it does not do is a 501 naming it, never a silent success', async () => {
     await get('/nothere', { method: 'PUT' });
     const replicate = await get('/_replicate', { method: 'POST', body: '{"source":"a","target":"b"}', headers: json });
