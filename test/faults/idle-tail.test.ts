@@ -19,7 +19,9 @@ const LEASE = ['--lease', '3', '--grace', '1'];
 test('a pilot with nothing to claim ends at once while a live pilot still runs the last token', { timeout: 120_000 }, async () => {
   const dir = tempDir('idletail');
   const file = join(dir, 'records');
-  const { db, ids } = await recordingDb(ctx.couch, ctx.db.name, 1, file, 4);
+  // The token runs long enough (15 s) for the idle pilot to start and end meanwhile on a loaded machine
+  // (a CLI start can take several seconds there; with 4 s the command sometimes ended first).
+  const { db, ids } = await recordingDb(ctx.couch, ctx.db.name, 1, file, 15);
   try {
     const env = cliEnv(ctx.server, { PICAS_DATABASE: db.name });
     const busy = spawnCli(['run', ...LEASE, '--batch', '1', '--work-dir', join(dir, 'w1')], env);
