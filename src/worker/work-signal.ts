@@ -13,6 +13,8 @@ export interface WorkSignalOptions {
    * not wake the idle pilots.
    */
   selector?: Record<string, unknown>;
+  /** Watch these documents instead (`_doc_ids` filter; the selector is then unused): e.g. a pilot's own heartbeat. */
+  docIds?: string[];
   /**
    * Longest single long poll (ms), the server's `timeout`. Kept under a minute so proxies between pilot and
    * server that cut idle connections rarely do (no `heartbeat`: CouchDB then ignores `timeout` and holds
@@ -25,6 +27,7 @@ export interface WorkSignalOptions {
 }
 
 const DEFAULT_SELECTOR = { lock: 0 };
+type ChangeRow = { id?: string; changes?: { rev?: string }[] };
 
 /**
  * Wakes a waiting pilot (`--wait`) as soon as a token may have become free, instead of polling the views:
@@ -42,6 +45,8 @@ const DEFAULT_SELECTOR = { lock: 0 };
 export class WorkSignal {
   private since: unknown;
   private broken = false;
+  /** The changes the last wait woke on (one row per document: id and its new revisions). */
+  lastChanges: ChangeRow[] = [];
 
   constructor(private readonly db: Database, private readonly options: WorkSignalOptions = {}) {}
 
@@ -64,12 +69,16 @@ export class WorkSignal {
         const left = deadline - Date.now();
         if (left <= 0) return 'timeout';
         const timeout = Math.min(left, this.options.longestPollMs ?? 55_000);
+        // CouchDB restarts a long poll's timeout at every change, filtered out or not: on a busy database
+        // it would hold on past the fallback. The pilot ends it itself a little after the timeout.
+        const own = AbortSignal.timeout(timeout + 2_000);
         try {
-          const answer = await this.poll('longpoll', this.since, timeout, signal);
+          const answer = await this.poll('longpoll', this.since, timeout, AbortSignal.any([signal, own]));
           this.since = answer.last_seq;
-          if (answer.results.length > 0) return 'change';
+          if (answer.results.length > 0) { this.lastChanges = answer.results as ChangeRow[]; return 'change'; }
         } catch (err) {
           if (signal.aborted) return 'stopped';
+          if (own.aborted) continue;
           if (err instanceof CouchError) throw err;
           // Cut by the network or timed out: the views are the judge; look at them after a pause.
           await sleep(Math.min(this.options.retryMs ?? 1_000, Math.max(0, deadline - Date.now())), signal);
@@ -86,10 +95,11 @@ export class WorkSignal {
   }
 
   private poll(feed: 'normal' | 'longpoll', since: unknown, timeoutMs: number, signal: AbortSignal) {
-    const query: Record<string, unknown> = { feed, since, limit: 1, filter: '_selector' };
+    const docIds = this.options.docIds;
+    const query: Record<string, unknown> = { feed, since, limit: 1, filter: docIds ? '_doc_ids' : '_selector' };
     if (feed === 'longpoll') query.timeout = Math.max(1, Math.round(timeoutMs));
     return this.db.request<{ last_seq: unknown; results: unknown[] }>('POST', '/_changes', {
-      query, body: { selector: this.options.selector ?? DEFAULT_SELECTOR }, signal,
+      query, body: docIds ? { doc_ids: docIds } : { selector: this.options.selector ?? DEFAULT_SELECTOR }, signal,
       timeoutMs: feed === 'longpoll' ? timeoutMs + this.db.server.timeoutMs : undefined,
     }).then((r) => {
       const body = r.body;
