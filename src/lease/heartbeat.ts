@@ -88,6 +88,11 @@ export class Heartbeat {
 
   constructor(private readonly db: Database, private readonly pilot: PilotIdentity, private readonly options: HeartbeatOptions) {}
 
+  /** The revision of this pilot's last own write of its document (a change with another one is someone else's). */
+  get rev(): string | undefined {
+    return this.doc?._rev;
+  }
+
   get intervalMs(): number {
     return this.options.intervalMs ?? Math.max(1_000, (this.options.leaseSeconds * 1000) / 3);
   }

@@ -12,8 +12,10 @@ import { readLogs } from './token-logs.js';
  *
  * - the follower asks by writing `follow: {<token id>: <until>}` into the heartbeat document of the pilot
  *   that runs the token (server epoch seconds), and renews it while it follows;
- * - the pilot notices at its next lease renewal (its write conflicts with the follower's and it reads the
- *   document again, as it does for a drain), and from then on, until `until`, publishes a bounded tail of
+ * - the pilot notices within a round trip: it keeps one `_changes` long poll open on its own heartbeat
+ *   document (worker/lease-keeper.ts; about a request a minute while nobody follows), and failing that at
+ *   its next lease renewal (its write conflicts with the follower's and it reads the document again, as it
+ *   does for a drain); from then on, until `until`, it publishes a bounded tail of
  *   the command's output in a document `picas-log:<token id>` at most every few seconds;
  * - when nobody follows, nothing is written or read: following costs the server something, not following
  *   costs nothing. When the token ends, the follower prints the rest from its attached logs.
@@ -110,7 +112,7 @@ export async function followLogs(db: Database, first: Token, options: FollowOpti
         const ok = await requestFollow(db, picas.pilot, token._id, now + FOLLOW_HOLD_S);
         if (!asked) {
           options.note?.(ok
-            ? `following ${token._id} on pilot ${picas.pilot}: its output appears once the pilot notices the request (at its next lease renewal)`
+            ? `following ${token._id} on pilot ${picas.pilot}: its output appears once the pilot notices the request (within seconds)`
             : `pilot ${picas.pilot} of ${token._id} has no heartbeat: its output appears when the token ends`);
         }
         asked = now;

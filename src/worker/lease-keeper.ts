@@ -1,9 +1,10 @@
 import type { Database } from '../couch/database.js';
-import { Heartbeat, type PilotProgress } from '../lease/heartbeat.js';
+import { Heartbeat, heartbeatId, type HeartbeatDoc, type PilotProgress } from '../lease/heartbeat.js';
 import type { PilotIdentity } from '../lease/pilot-identity.js';
 import { ConflictWatch } from '../lease/replication-conflicts.js';
 import { Watchdog } from '../lease/watchdog.js';
 import { followRequests, LogPublisher } from '../status/log-follow.js';
+import { WorkSignal } from './work-signal.js';
 
 /** Set in every command's environment; the watchdog finds the pilot's commands by it. */
 export const PILOT_MARKER = 'PICAS_PILOT_ID';
@@ -38,8 +39,10 @@ export class LeaseKeeper {
   private readonly conflicts: ConflictWatch | undefined;
   /** Live output of the running commands, published only while someone follows a token (`picas logs -f`). */
   readonly output: LogPublisher;
+  /** Ends the long poll on our own heartbeat document (see watchOthers). */
+  private readonly watching = new AbortController();
 
-  constructor(db: Database, pilot: PilotIdentity, private readonly options: LeaseKeeperOptions) {
+  constructor(private readonly db: Database, pilot: PilotIdentity, private readonly options: LeaseKeeperOptions) {
     this.safetyMs = Math.min(10_000, (options.leaseSeconds * 1000) / 4);
     this.pilotId = pilot.pilotId;
     this.watchdog = new Watchdog(Math.min(options.graceMs ?? 30_000, this.safetyMs / 2), `${PILOT_MARKER}=${pilot.pilotId}`,
@@ -76,10 +79,41 @@ export class LeaseKeeper {
     this.timer.unref();
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
     // Until the first renewal succeeds, the claims' own lease (claim time + lease) is all there is.
     this.arm(Date.now() + this.options.leaseSeconds * 1000);
-    return this.heartbeat.start();
+    await this.heartbeat.start();
+    // Started before any claim, so a follow request (written only once a token runs) is after where the feed starts.
+    void this.watchOthers();
+  }
+
+  /**
+   * Notices within a round trip when someone else writes this pilot's heartbeat document (a follow request
+   * from `picas logs --follow`), instead of at the next renewal (a third of the lease: 100 s by default).
+   * One `_changes` long poll filtered to that one document id, up to a minute each: about a request a
+   * minute while nobody follows. A change with a revision other than our own renewal's is read once.
+   * Ended by stop() (the request is aborted, so nothing keeps the process alive); a server that refuses
+   * the feed leaves follow requests to the renewals.
+   */
+  private async watchOthers(): Promise<void> {
+    const id = heartbeatId(this.pilotId);
+    const stop = this.watching.signal;
+    const feed = new WorkSignal(this.db, {
+      docIds: [id], longestPollMs: 60_000,
+      log: () => this.options.log('the changes feed is not available: follow requests (picas logs --follow) are noticed at lease renewals only'),
+    });
+    try {
+      while (!stop.aborted) {
+        if (await feed.wait(10 * 60_000, stop) !== 'change') continue;
+        const changed = feed.lastChanges.some((c) => c.changes?.some((r) => r.rev !== this.heartbeat.rev));
+        feed.lastChanges = [];
+        if (!changed) continue;
+        const doc = await this.db.find<HeartbeatDoc>(id).catch(() => undefined);
+        if (doc && !stop.aborted) this.output.setRequests(followRequests(doc, Math.floor(this.db.server.serverNow() / 1000)));
+      }
+    } catch (err) {
+      if (!stop.aborted) this.options.log(`watching the heartbeat document for follow requests ended (${(err as Error).message}); they are noticed at lease renewals`);
+    }
   }
 
   renew(): Promise<void> {
@@ -114,6 +148,7 @@ export class LeaseKeeper {
   };
 
   async stop(): Promise<void> {
+    this.watching.abort();
     if (this.timer) clearTimeout(this.timer);
     this.output.stop();
     await this.heartbeat.stop();

@@ -78,3 +78,32 @@ test('picas logs --follow prints a running token\'s output as it is produced, an
     await db.destroy();
   }
 });
+
+test('picas logs --follow with the default lease (300 s): the pilot notices the request within seconds, not at its next renewal (100 s)', async () => {
+  const db = ctx.couch.db(`${ctx.db.name}-follow-default`);
+  await db.create();
+  try {
+    await ensureDesignDocs(db);
+    // ~30 s of output, a line every 0.5 s: the first renewal after the claim comes 100 s later.
+    await db.put(newToken({ _id: 'slow-ticker', input: 'i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo "line $i"; sleep 0.5; done' }));
+    const env = cliEnv(ctx.server, { PICAS_DATABASE: db.name });
+    const pilot = spawnCli(['run', '--work-dir', tempDir('follow-default')], env);
+    try {
+      assert.ok(await waitFor(async () => tokenState(await db.get<Token>('slow-ticker')) === 'locked', 60_000, 100), 'the pilot runs the token');
+      const follower = spawnCli(['logs', 'slow-ticker', '--follow', '--interval', '0.5'], env);
+      let out = '';
+      follower.stdout!.on('data', (d) => { out += d; });
+      assert.ok(await waitFor(() => /line \d+\n/.test(out), 60_000, 100), 'output arrived');
+      assert.equal(tokenState(await db.get<Token>('slow-ticker')), 'locked', 'the output showed while the token still ran');
+      assert.doesNotMatch(out, /line 60\n/, 'not only from the attached logs at the end');
+      const r = await follower.result;
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, Array.from({ length: 60 }, (_, i) => `line ${i + 1}\n`).join(''), 'every line once, in order');
+      assert.equal((await pilot.result).code, 0);
+    } finally {
+      if (pilot.exitCode === null) pilot.kill('SIGKILL');
+    }
+  } finally {
+    await db.destroy();
+  }
+});
