@@ -23,7 +23,9 @@ export function progressLine(verb: string, total: number | undefined, stream: No
   const tty = options.tty ?? Boolean(stream.isTTY);
   const interval = options.intervalMs ?? (tty ? 100 : 5_000);
   const started = Date.now();
-  let last = 0;
+  // In a log file the first plain line waits one interval: an operation that ends sooner prints only its
+  // summary (a 3-token push printed a progress line and then the same counts again).
+  let last = tty ? 0 : started;
   let drawn = false;
   const text = (done: number, detail?: string) => {
     const counts = total !== undefined ? `${done}/${total} tokens` : `${done} tokens`;

@@ -138,3 +138,12 @@ test('picas push - on a terminal says to pipe the tokens in, instead of waiting 
   assert.equal(r.code, 2, r.stdout);
   assert.match(r.stdout, /standard input is a terminal; pipe the tokens in/);
 });
+
+test('in a log file, a push shorter than the progress interval prints only its summary line', () => {
+  const written: string[] = [];
+  const stream = { isTTY: false, write: (s: string) => { written.push(s); return true; } } as unknown as NodeJS.WriteStream;
+  const reporter = progressReporter(3, stream, { intervalMs: 60_000 });
+  reporter.update({ sent: 3, added: 3, existing: 0, failed: 0 } as Parameters<typeof reporter.update>[0]);
+  reporter.done({ sent: 3, added: 3, existing: 0, failed: 0 } as Parameters<typeof reporter.done>[0]);
+  assert.deepEqual(written, []);
+});
