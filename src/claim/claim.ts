@@ -10,6 +10,7 @@ import { CandidateReader, headWindow } from './candidates.js';
 import { DEFAULT_VIEW, type ViewRef } from './view-ref.js';
 import type { AttemptRecord } from '../tokens/picas-record.js';
 import { confirmClaims, writeDocs, type ConfirmOptions, type ConfirmStats } from './confirm.js';
+import { withAttempt } from '../status/attempt-history.js';
 
 export { DEFAULT_VIEW, type ViewRef };
 
@@ -129,8 +130,10 @@ async function writeClaims(db: Database, picked: Candidate[], options: ClaimOpti
   const lease = options.leaseSeconds ?? 300;
   const maxLost = options.maxLost ?? 3;
   const { pilot } = options;
-  const docs = picked.map(({ token, takeover }) => {
-    const previous = (token as { picas?: Record<string, unknown> }).picas ?? {};
+  const docs = picked.map(({ token: found, takeover }) => {
+    // The attempt whose lease ended is recorded as lost in the token's history, in this same write.
+    const token = takeover ? withAttempt(found, 'lost', now) : found;
+    const previous = { ...((token as { picas?: Record<string, unknown> }).picas ?? {}) };
     if (takeover) {
       const lost = (Number(previous.lost_runs) || 0) + 1;
       options.log?.(`${token._id}: lease of ${String(previous.pilot)} expired; taking it over (lost run ${lost})`);

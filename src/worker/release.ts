@@ -5,6 +5,7 @@ import { markError } from '../tokens/operations.js';
 import type { Token } from '../tokens/token.js';
 import { settledRows } from '../claim/confirm.js';
 import { saveResult, type SaveOutcome } from './save-result.js';
+import { withAttempt, type AttemptOutcome } from '../status/attempt-history.js';
 
 /** Drop the lease part of picas's record, keeping its history (stale attempts, counters). */
 export function withoutLease(token: Token): Token {
@@ -13,9 +14,14 @@ export function withoutLease(token: Token): Token {
   return { ...token, picas } as Token;
 }
 
+/** The server's epoch seconds, as attempt history records them. */
+const serverSeconds = (db: Database): number => Math.floor(db.server.serverNow() / 1000);
+
 /**
  * Give a held token back: to todo (lock 0, done 0) or to error with a reason. Conditional on still holding
- * it: if another attempt owns the token meanwhile, nothing of ours is written over theirs.
+ * it: if another attempt owns the token meanwhile, nothing of ours is written over theirs. The attempt is
+ * recorded in the token's history with `outcome` (default 'interrupted': a pilot stopped by a signal while
+ * running it) in the same write; `null` records nothing (a token that never started).
  */
 export async function releaseToken(
   db: Database,
@@ -23,10 +29,12 @@ export async function releaseToken(
   to: 'todo' | 'error',
   reason: string,
   retry: RetryOptions = {},
+  outcome: AttemptOutcome | null = 'interrupted',
 ): Promise<SaveOutcome> {
   return saveResult(db, token, (current) => {
-    if (to === 'error') return markError(withoutLease(current), reason);
-    return { ...withoutLease(current), lock: 0, done: 0 };
+    const ended = outcome ? withAttempt(current, outcome, serverSeconds(db)) : current;
+    if (to === 'error') return markError(withoutLease(ended), reason);
+    return { ...withoutLease(ended), lock: 0, done: 0 };
   }, retry);
 }
 
@@ -52,7 +60,7 @@ export async function releaseUnstarted(
   for (const [i, r] of results.entries()) {
     if (r.ok) continue;
     const token = tokens[i]!;
-    await releaseToken(db, token, 'todo', 'pilot stopped before starting it', retry)
+    await releaseToken(db, token, 'todo', 'pilot stopped before starting it', retry, null)
       .catch((err) => failed.push({ id: token._id, error: (err as Error).message }));
   }
   return failed;
@@ -84,9 +92,10 @@ export interface ReleaseAttemptsResult {
 }
 
 /** A token as released by `attempt`'s pilot: to todo, or to error when it was lost too often. */
-function releasedByAttempt(current: Token, options: ReleaseAttemptsOptions): { doc: Token; toError: boolean } {
-  const base = withoutLease(current) as Token & { picas: Record<string, unknown> };
-  if (!options.countLost) return { doc: { ...base, lock: 0, done: 0 }, toError: false };
+function releasedByAttempt(current: Token, options: ReleaseAttemptsOptions, now: number): { doc: Token; toError: boolean } {
+  if (!options.countLost) return { doc: { ...withoutLease(current), lock: 0, done: 0 }, toError: false };
+  // A lost run (its pilot died or lost its lease) is recorded in the token's history, in this same write.
+  const base = withoutLease(withAttempt(current, 'lost', now)) as Token & { picas: Record<string, unknown> };
   const lost = (Number(base.picas.lost_runs) || 0) + 1;
   const picas = { ...base.picas, lost_runs: lost };
   const maxLost = options.maxLost ?? 3;
@@ -115,7 +124,7 @@ export async function releaseAttempts(db: Database, held: HeldAttempt[], options
       const doc = rows[i]?.doc;
       const attempt = (doc as { picas?: { attempt?: unknown } } | undefined)?.picas?.attempt;
       if (!doc || attempt !== h.attempt || doc.lock === 0 || doc.done !== 0) { result.notHeld.push(h.id); return; }
-      writes.push({ held: h, ...releasedByAttempt(doc, options) });
+      writes.push({ held: h, ...releasedByAttempt(doc, options, serverSeconds(db)) });
     });
     todo = [];
     if (writes.length === 0) break;
