@@ -18,6 +18,7 @@ import { ValidatorCache } from './validate-doc-update.js';
 import { RevsLimits } from './revs-limit.js';
 import { dropIndexesOlderThanIcuKeys } from './icu-collation.js';
 import { createRequire } from 'node:module';
+import { EventEmitter } from 'node:events';
 
 // pouchdb-find ships no type declarations.
 const PouchFind = createRequire(import.meta.url)('pouchdb-find') as unknown;
@@ -59,6 +60,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (!options.admin.username || !options.admin.password) throw new Error('the embedded server needs an admin user name and password');
   guardProcess(log);
+  allowOneListenerPerFeed();
   installSharedViewContexts();
   dropIndexesOlderThanIcuKeys(dataDir);
 
@@ -128,4 +130,17 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       ]);
     })(),
   };
+}
+
+/** Live `_changes` feeds this server may hold open at once before Node warns of a listener leak. */
+export const MAX_OPEN_FEEDS = 10_000;
+
+/**
+ * Every open `_changes` feed (a waiting pilot's long poll, a dashboard) adds a listener to PouchDB's
+ * per-database emitters, which are internal to PouchDB and warn past Node's default of 10: eleven waiting
+ * pilots printed a 'possible memory leak' warning. Raise the default for this server process to a bound
+ * far above any real farm on one embedded server, so a true leak still warns.
+ */
+function allowOneListenerPerFeed(): void {
+  if (EventEmitter.defaultMaxListeners < MAX_OPEN_FEEDS) EventEmitter.defaultMaxListeners = MAX_OPEN_FEEDS;
 }

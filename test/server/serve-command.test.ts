@@ -52,6 +52,25 @@ describe('picas serve', { skip: ownServerSkipReason() }, () => {
     assert.ok(!s.stderr().includes(creds.password), 'password printed');
   });
 
+  it('many open _changes long polls (waiting pilots) print no listener-leak warning', async () => {
+    const dir = join(tmp, 'feeds');
+    const s = await startServe(['--port', '0', '--data-dir', join(dir, 'data')], envFor(dir));
+    try {
+      const creds = JSON.parse(readFileSync(join(dir, 'config', 'embedded-server.json'), 'utf8'));
+      assert.equal((await call(s.url, 'PUT', '/feeds', { auth: creds })).status, 201);
+      const auth = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      // Fourteen at once, as fourteen pilots waiting with --wait hold them (Node warns past ten listeners).
+      const polls = Array.from({ length: 14 }, () => fetch(`${s.url}/feeds/_changes?feed=longpoll&since=now&timeout=1500&filter=_selector`, {
+        method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify({ selector: { lock: 0 } }),
+      }).then((r) => r.status));
+      assert.deepEqual(await Promise.all(polls), Array(14).fill(200));
+      assert.doesNotMatch(s.stderr(), /MaxListenersExceeded|memory leak/);
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
+  });
+
   it('a port in use is one clear line', async () => {
     const dir = join(tmp, 'busy');
     const env = envFor(dir);
