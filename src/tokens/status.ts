@@ -60,20 +60,16 @@ export async function readStateSnapshot(db: Database, design = 'Monitor', option
   let stale: ViewResult[];
   let dbSeq: number;
   try {
-    const [info, ...views] = await Promise.all([
-      db.info(),
-      ...TOKEN_STATES.map((state) => db.view(design, state, { limit: 0, update: 'false', update_seq: true })),
-    ]);
-    stale = views as ViewResult[];
+    const info = await db.info();
+    if (isClusteredSeq(info.update_seq)) return await sharedIndexSnapshot(db, design, maxLag, options);
+    stale = await Promise.all(TOKEN_STATES.map((state) => db.view(design, state, { limit: 0, update: 'false', update_seq: true })));
     dbSeq = seqNumber(info.update_seq);
   } catch (err) {
     // A design document without one of the state views; a missing database is said as such.
     if (err instanceof DatabaseNotFoundError || !(err instanceof NotFoundError)) throw err;
-    return { counts: await countStatesByOverview(db, design), consistent: true, indexLag: 0, catchingUp: false, source: 'overview' };
+    return overviewSnapshot(db, design);
   }
-  if (!stale.every((r) => typeof r.total_rows === 'number')) {
-    return { counts: await countStatesByOverview(db, design), consistent: true, indexLag: 0, catchingUp: false, source: 'overview' };
-  }
+  if (!stale.every((r) => typeof r.total_rows === 'number')) return overviewSnapshot(db, design);
   const lag = Math.max(0, ...stale.map((r) => dbSeq - seqNumber(r.update_seq)));
   if (lag > maxLag) {
     // Far behind: answer now from the index as it is; ask the server to keep indexing after answering.
@@ -89,6 +85,39 @@ export async function readStateSnapshot(db: Database, design = 'Monitor', option
     if (counts) return { counts, consistent: true, indexLag: 0, catchingUp: false, source: 'views' };
     if (attempt >= 2) return { counts: countsOf(fresh), consistent: false, indexLag: 0, catchingUp: false, source: 'views' };
   }
+}
+
+const overviewSnapshot = async (db: Database, design: string): Promise<StateSnapshot> =>
+  ({ counts: await countStatesByOverview(db, design), consistent: true, indexLag: 0, catchingUp: false, source: 'overview' });
+
+/** CouchDB 2 and later answer update sequences as `N-opaque` strings; PouchDB as numbers. */
+const isClusteredSeq = (seq: unknown): boolean => typeof seq === 'string' && /^\d+-/.test(seq);
+
+/** The state of a design document's one index on CouchDB: its sequence, and the changes it has not indexed. */
+async function indexState(db: Database, design: string): Promise<{ seq: string; pending: number }> {
+  const body = (await db.request<{ view_index?: { update_seq?: unknown; updates_pending?: { total?: number } } }>(
+    'GET', `/_design/${encodeURIComponent(design)}/_info`)).body;
+  return { seq: JSON.stringify(body.view_index?.update_seq ?? null), pending: Number(body.view_index?.updates_pending?.total ?? 0) };
+}
+
+/**
+ * Counts on CouchDB, where the views of one design document share one index. A view's own `update_seq`
+ * says nothing of lag there: it sums only the shards that hold rows of that view, so an empty view answers
+ * `0-…` and a view whose rows sit on one shard lags behind the database for ever (status said "index
+ * catching up" for good whenever a state was empty). The design document's `_info` tells the index's
+ * pending changes instead. The counts come from `overview_total` grouped by state: one request, so one
+ * index state (four size queries saw pilots' claims move the index between them), and cheap on CouchDB,
+ * which keeps `_sum` reductions in its b-tree (the embedded server would read every row).
+ */
+async function sharedIndexSnapshot(db: Database, design: string, maxLag: number, options: SnapshotOptions): Promise<StateSnapshot> {
+  const { pending } = await indexState(db, design);
+  if (pending > maxLag) {
+    // Far behind: answer now from the index as it is; ask the server to keep indexing after answering.
+    const counts = await countStatesByOverview(db, design, { update: 'false' });
+    if (options.kick !== false) await catchUp(db, design);
+    return { counts, consistent: false, indexLag: pending, catchingUp: true, source: 'overview' };
+  }
+  return { counts: await countStatesByOverview(db, design), consistent: true, indexLag: 0, catchingUp: false, source: 'overview' };
 }
 
 /** Ask the server to bring the state views up to date after answering (`update=lazy`): nothing waits for it. */
@@ -159,8 +188,8 @@ async function reconcile(db: Database, design: string, views: ViewResult[], maxD
 }
 
 /** Counts per state from the design document's `overview_total` view (one request, reduced by the server). */
-export async function countStatesByOverview(db: Database, design = 'Monitor'): Promise<StateCounts> {
-  const result = await db.view<number>(design, 'overview_total', { group: true });
+export async function countStatesByOverview(db: Database, design = 'Monitor', params: { update?: 'false' } = {}): Promise<StateCounts> {
+  const result = await db.view<number>(design, 'overview_total', { group: true, ...params });
   const counts = Object.fromEntries(TOKEN_STATES.map((s) => [s, 0])) as StateCounts;
   for (const row of result.rows) {
     if (typeof row.key === 'string' && (TOKEN_STATES as readonly string[]).includes(row.key)) {
