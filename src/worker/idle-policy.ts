@@ -3,6 +3,9 @@ import { backoffMs, sleep } from '../couch/backoff.js';
 import type { RetryOptions } from '../couch/retry.js';
 import { heldTokens, type HeldToken } from '../lease/expiry.js';
 import { liveHolders } from '../claim/live-holders.js';
+
+/** Longest wait (s) to see a live-looking holder renew once more before ending (see decide()). */
+const CONFIRM_WAIT_S = 5;
 import { releaseAttempts } from './release.js';
 import { confirmedAttempt } from '../claim/confirm.js';
 import { WorkSignal } from './work-signal.js';
@@ -46,6 +49,15 @@ const clock = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOStrin
  *   whose and until when, and again only when that changes.
  */
 export class IdlePolicy {
+  /** Each live holder's renewal time as first seen here: a later one confirms it is alive. */
+  private readonly firstRenewal = new Map<string, number | undefined>();
+
+  private renewalSeen(pilot: string, renewedAt: number | undefined): boolean {
+    if (!this.firstRenewal.has(pilot)) { this.firstRenewal.set(pilot, renewedAt); return false; }
+    const first = this.firstRenewal.get(pilot);
+    return renewedAt !== undefined && (first === undefined || renewedAt > first);
+  }
+
   private polls = 0;
   private leaseWaited = 0;
   private announced = '';
@@ -96,6 +108,17 @@ export class IdlePolicy {
     });
     const ofDead = others.filter((h) => !holders.get(h.token.picas.pilot)?.alive);
     if (ofDead.length === 0) {
+      // A holder that died just after renewing still looks alive for up to lease/3 + margin: when seeing it
+      // renew once more costs at most CONFIRM_WAIT_S, wait for that renewal first (a lost node's token would
+      // otherwise stay locked with no pilot left to take it over). Longer than that: end, as the issue's rule.
+      const interval = o.leaseSeconds / 3 + o.marginSeconds;
+      const unconfirmed = [...new Set(others.map((h) => h.token.picas.pilot))]
+        .map((p) => holders.get(p))
+        .filter((h): h is NonNullable<typeof h> => h !== undefined && !this.renewalSeen(h.pilot, h.renewedAt));
+      const confirmBy = Math.max(...unconfirmed.map((h) => (h.renewedAt ?? nowServer) + interval));
+      if (unconfirmed.length > 0 && confirmBy - nowServer <= CONFIRM_WAIT_S) {
+        return { kind: 'wait', ms: Math.max(200, Math.round((confirmBy - nowServer) * 1000) + 200) };
+      }
       o.log(`no free token; the ${others.length} held token(s) belong to live pilots, which finish them: ending`);
       return { kind: 'exit' };
     }

@@ -139,3 +139,32 @@ test('with --wait: poll, said once per idle stretch', async () => {
     await db.destroy();
   }
 });
+
+test('a holder that looks alive may have just died: where seeing it renew costs a few seconds, the pilot waits for that renewal before ending', async () => {
+  const db = await freshDb(['a']);
+  const pilot = 'pilot_quiet';
+  const renew = async () => {
+    const now = Math.ceil((await db.server.syncClock()) / 1000);
+    const cur = await db.get<Record<string, unknown> & { _id: string }>(heartbeatId(pilot)).catch(() => undefined);
+    await db.put({ ...(cur ?? {}), _id: heartbeatId(pilot), type: 'picas-pilot', pilot, host: 'elsewhere', started_at: now - 100, alive_until: now + 6, renewed_at: now, lease_seconds: 6, holding: [] });
+  };
+  const short = { leaseSeconds: 6, marginSeconds: 1 };
+  try {
+    await holdAs(db, 'a', pilot, 6);
+    await renew();
+    const p = policy(db, [], short);
+    assert.equal((await p.decide()).kind, 'wait', 'not ended on one look at a heartbeat that may be its last');
+    await new Promise((r) => setTimeout(r, 1_100));
+    await renew();
+    assert.deepEqual(await p.decide(), { kind: 'exit' }, 'the holder renewed: alive, the pilot ends');
+    // The same holder silent from now on (a lost node): after the wait it is not alive, and its lease is waited for.
+    const q = policy(db, [], short);
+    const w = await q.decide();
+    assert.equal(w.kind, 'wait');
+    await new Promise((r) => setTimeout(r, (w as { ms: number }).ms));
+    const after = await q.decide();
+    assert.equal(after.kind, 'wait', 'a holder that did not renew is not trusted: its lease is waited for');
+  } finally {
+    await db.destroy();
+  }
+});
