@@ -6,6 +6,7 @@ import { EXIT } from '../exit-codes.js';
 import type { Token } from '../../tokens/token.js';
 import { readLogs } from '../../status/token-logs.js';
 import { followLogs } from '../../status/log-follow.js';
+import { checkTokenId } from '../token-id.js';
 
 interface LogsFlags extends ConnectionFlags { follow?: boolean; stdout?: boolean; stderr?: boolean; interval: string }
 
@@ -19,7 +20,7 @@ export function register(program: Command): void {
     .option('--interval <seconds>', 'with --follow: how often to look for new output', '2')
     .addHelpText('after', '\nExamples:\n  picas logs token_1\n  picas logs token_1 --stderr\n  picas logs token_1 --follow');
   addConnectionOptions(cmd).action(action(async (id: string, flags: LogsFlags) => {
-    if (id.startsWith('_')) throw new UserError(`${JSON.stringify(id)} starts with "_", which CouchDB reserves for its own documents: it is not a token id.`, EXIT.usage);
+    checkTokenId(id);
     const interval = Number(flags.interval);
     if (!Number.isFinite(interval) || interval <= 0) throw new UserError(`--interval must be a positive number of seconds, not ${JSON.stringify(flags.interval)}`, EXIT.usage);
     const which = { stdout: flags.stdout || !flags.stderr, stderr: flags.stderr || !flags.stdout };

@@ -7,6 +7,7 @@ import { EXIT } from '../exit-codes.js';
 import type { Token } from '../../tokens/token.js';
 import { describeToken } from '../../status/token-detail.js';
 import { readLogs } from '../../status/token-logs.js';
+import { checkTokenId } from '../token-id.js';
 
 interface ShowFlags extends ConnectionFlags { json?: boolean; logs: boolean; lines: string }
 
@@ -19,8 +20,7 @@ export function register(program: Command): void {
     .option('--lines <n>', 'lines of each log shown (the full logs: picas logs <id>)', '20')
     .addHelpText('after', '\nExamples:\n  picas show token_1\n  picas show token_1 --lines 100\n  picas show token_1 --json --no-logs');
   addConnectionOptions(cmd).action(action(async (id: string, flags: ShowFlags) => {
-    // `_design/...`, `_local/...` and `_all_docs` are documents or resources of CouchDB's, never tokens.
-    if (id.startsWith('_')) throw new UserError(`${JSON.stringify(id)} starts with "_", which CouchDB reserves for its own documents: it is not a token id.`, EXIT.usage);
+    checkTokenId(id);
     const lines = Number(flags.lines);
     if (!Number.isInteger(lines) || lines < 0) throw new UserError(`--lines must be a whole number >= 0, not ${JSON.stringify(flags.lines)}`, EXIT.usage);
     const session = await openSession(flags);
