@@ -22,7 +22,9 @@ test('the four counts add up to the tokens while pilots move them between states
     let finished = false;
     void Promise.all(pilots.map((p) => p.result)).then(() => { finished = true; });
     for (let i = 0; i < 2_000 && !finished; i++) {
-      const snap = await readStateSnapshot(ctx.db, "Monitor", { maxLagToUpdate: 100_000 });
+      // Every other poll allows no reconciliation at all (maxReconcile 1), as when pilots change tokens
+      // faster than the four views can be read together: the answer must still be one snapshot.
+      const snap = await readStateSnapshot(ctx.db, 'Monitor', { maxLagToUpdate: 100_000, ...(i % 2 ? { maxReconcile: 1 } : {}) });
       const sum = TOKEN_STATES.reduce((a, s) => a + snap.counts[s], 0);
       sums.push(sum);
       polls++;
