@@ -170,7 +170,7 @@ class LiveTail {
  * holds. Tokens nobody follows are never written.
  */
 export class LogPublisher {
-  private tails = new Map<string, { attempt?: string; out: LiveTail; err: LiveTail; dirty: boolean; rev?: string; lastWrite: number }>();
+  private tails = new Map<string, { attempt?: string; out: LiveTail; err: LiveTail; dirty: boolean; rev?: string; lastWrite: number; writing?: Promise<unknown> }>();
   private requests = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -192,7 +192,15 @@ export class LogPublisher {
   async ended(tokenId: string): Promise<void> {
     const t = this.tails.get(tokenId);
     this.tails.delete(tokenId);
-    if (t?.rev) await this.db.remove(logDocId(tokenId), t.rev).catch(() => undefined);
+    // A publish in flight would write the document again after a removal by the revision before it (or
+    // make the removal conflict): let it land, then remove by the revision it made.
+    await t?.writing?.catch(() => undefined);
+    if (!t?.rev) return;
+    await this.db.remove(logDocId(tokenId), t.rev).catch(async (err) => {
+      if (!(err instanceof ConflictError)) return;
+      const rev = await this.db.rev(logDocId(tokenId)).catch(() => undefined);
+      if (rev) await this.db.remove(logDocId(tokenId), rev).catch(() => undefined);
+    });
   }
 
   /** The follow requests found in this pilot's heartbeat document (at a renewal). */
@@ -219,7 +227,9 @@ export class LogPublisher {
         ...(t.rev ? { _rev: t.rev } : {}),
       };
       try {
-        t.rev = (await this.db.put(doc)).rev;
+        const write = this.db.put(doc);
+        t.writing = write;
+        t.rev = (await write).rev;
       } catch (err) {
         if (err instanceof ConflictError) {
           // A document left by an earlier attempt: take its revision and write ours over it next time.
