@@ -1,6 +1,8 @@
 // Databases and tokens for the sections: token-shaped documents as the original writes them (REFERENCE.md
 // section 1), written in 1,000-document `_bulk_docs` batches.
 import { randomBytes } from 'node:crypto';
+import { CandidateReader } from '../../src/claim/candidates.js';
+import { DEFAULT_VIEW } from '../../src/claim/view-ref.js';
 import type { CouchServer } from '../../src/couch/server.js';
 import type { Database } from '../../src/couch/database.js';
 import { ensureDesignDocs } from '../../src/tokens/design.js';
@@ -54,6 +56,8 @@ export async function fillTokens(db: Database, count: number, options: { prefix?
 export async function warmViews(db: Database): Promise<number> {
   const t0 = performance.now();
   for (const view of TOKEN_STATES) await db.view('Monitor', view, { limit: 0 });
+  // Claims on CouchDB read the free-token Mango index (src/claim/free-index.ts): built here too, not on the clock.
+  await new CandidateReader(db).candidates([DEFAULT_VIEW], 1);
   return (performance.now() - t0) / 1000;
 }
 

@@ -1,5 +1,14 @@
 import type { Database } from '../couch/database.js';
+import type { Token } from '../tokens/token.js';
+import { ensureFreeIndex, findFree, NoFreeIndexError } from './free-index.js';
 import type { ViewRef } from './view-ref.js';
+
+/** What a read offers: candidate ids, and the documents when the read returned them (the free index). */
+export interface Candidates {
+  ids: string[];
+  /** The candidates as they were when read, each free then: a claim writes them without reading them again. */
+  docs?: Token[];
+}
 
 /**
  * Where a pilot looks for tokens to claim. Concurrent pilots must look in different places, or they all
@@ -21,8 +30,77 @@ export class CandidateReader {
       rangeTtlSeconds?: number;
       /** For tests: where in the key range a read starts (0..1). */
       random?: () => number;
+      /**
+       * Read the default view's tokens from the free-token Mango index (free-index.ts). Default: on
+       * CouchDB 2 and later (whose `todo` view drags the whole JavaScript `Monitor` index along), where this
+       * user may create the index; never on the embedded server, whose views are indexed one by one.
+       */
+      freeIndex?: boolean;
     } = {},
   ) {}
+
+  private freeIndex: Promise<boolean> | undefined;
+
+  /**
+   * Candidates for a claim of `batchSize`. For the default view (`Monitor/todo`, no key) on CouchDB, from
+   * the free-token index with their documents; from the views (read()) otherwise, and whenever the index
+   * offers nothing (a token whose `lock` is `"0"` is in the view, not in the index).
+   */
+  async candidates(views: ViewRef[], batchSize: number, window?: number): Promise<Candidates> {
+    if (views.length === 1 && isDefaultTodo(views[0]!) && await this.usesFreeIndex()) {
+      const docs = await this.readFree(window ?? Math.max(10, batchSize * 2));
+      if (docs.length > 0) return { ids: docs.map((d) => d._id), docs };
+    }
+    return { ids: await this.read(views, batchSize, window) };
+  }
+
+  private usesFreeIndex(): Promise<boolean> {
+    this.freeIndex ??= (async () => {
+      if (this.options.freeIndex === false) return false;
+      if (this.options.freeIndex !== true) {
+        const seq = (await this.db.info()).update_seq;
+        if (!(typeof seq === 'string' && /^\d+-/.test(seq))) return false;
+      }
+      return ensureFreeIndex(this.db);
+    })();
+    return this.freeIndex;
+  }
+
+  /** `limit` free tokens from a random id on (wrapping around to the first), like readSpread. */
+  private async readFree(limit: number): Promise<Token[]> {
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const range = await this.freeRange();
+        if (range === null) return [];
+        const start = canSpread(range.lo, range.hi) ? keyBetween(range.lo, range.hi, (this.options.random ?? Math.random)()) : range.lo;
+        const tail = await findFree(this.db, { startkey: start, limit });
+        const head = tail.length < limit && start > range.lo ? await findFree(this.db, { endkey: start, limit: limit - tail.length }) : [];
+        const seen = new Set(tail.map((d) => d._id));
+        const docs = [...tail, ...head.filter((d) => !seen.has(d._id))];
+        if (docs.length > 0) return docs;
+        this.ranges.delete(FREE_RANGE);
+      }
+      return [];
+    } catch (err) {
+      // The index went away (a database reset or restored without it): make it again next time.
+      if (err instanceof NoFreeIndexError) { this.freeIndex = undefined; this.ranges.delete(FREE_RANGE); return []; }
+      throw err;
+    }
+  }
+
+  /** The free index's first and last id, remembered like a view's range; null when it holds none. */
+  private async freeRange(): Promise<{ lo: string; hi: string } | null> {
+    const known = this.ranges.get(FREE_RANGE);
+    if (known && !('notStrings' in known) && Date.now() - known.at < (this.options.rangeTtlSeconds ?? 30) * 1000) return known;
+    const [first, last] = await Promise.all([
+      findFree(this.db, { limit: 1, idsOnly: true }),
+      findFree(this.db, { limit: 1, idsOnly: true, descending: true }),
+    ]);
+    if (!first[0] || !last[0]) return null;
+    const fresh = { lo: first[0]._id, hi: last[0]._id, at: Date.now() };
+    this.ranges.set(FREE_RANGE, fresh);
+    return fresh;
+  }
 
   /** Candidate ids from the first view (in priority order) that has any; [] when none has. */
   async read(views: ViewRef[], batchSize: number, window?: number): Promise<string[]> {
@@ -97,6 +175,9 @@ export function headWindow(batchSize: number): number {
 export function canSpread(lo: string, hi: string): boolean {
   return lo <= hi;
 }
+
+const FREE_RANGE = '\0free-index';
+const isDefaultTodo = (ref: ViewRef) => ref.design === 'Monitor' && ref.view === 'todo' && ref.key === undefined;
 
 function rangeKey(ref: ViewRef): string {
   return `${ref.design}/${ref.view}`;

@@ -93,11 +93,15 @@ export async function claimTokens(db: Database, options: ClaimOptions, stats?: C
   for (let round = 0; round < maxRounds && !options.signal?.aborted; round++) {
     if (stats) stats.rounds++;
     let picked: Candidate[];
-    const ids = await reader.read(views, batchSize, options.window);
-    if (ids.length > 0) {
+    const found = await reader.candidates(views, batchSize, options.window);
+    if (found.docs?.length) {
+      // Read from the free index with their documents, free as of that read: the write below is
+      // conditional on it, so a token another pilot took since is refused there.
+      picked = shuffled(found.docs.filter(isFree)).slice(0, batchSize).map((token) => ({ token, takeover: false }));
+    } else if (found.ids.length > 0) {
       // Pick at random among the window, then read the picked ones fresh: a token claimed by another
       // pilot since the view was read is dropped here, and the write below is conditional on this read.
-      const pick = shuffled(ids).slice(0, batchSize);
+      const pick = shuffled(found.ids).slice(0, batchSize);
       picked = (await fetchFree(db, pick)).map((token) => ({ token, takeover: false }));
       if (stats) stats.stalePicks = (stats.stalePicks ?? 0) + pick.length - picked.length;
     } else if (options.recoverExpired !== false) {

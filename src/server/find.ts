@@ -44,10 +44,31 @@ export async function find(ctx: DbContext): Promise<void> {
   if (req.method !== 'POST') return sendError(res, 405, 'method_not_allowed', 'Only POST allowed');
   if (!db) return noDb(res);
   const q = await queryBody(ctx);
-  const r = await db.find(findRequest(q));
+  const r = await findOrFallBack(db, q);
   const out: Record<string, unknown> = { docs: r.docs, bookmark: 'nil' };
   if (r.warning) out.warning = r.warning;
   sendJson(res, 200, out);
+}
+
+/**
+ * pouchdb-find refuses a query its named index cannot serve with a bare error (a 500 here). CouchDB 3.5
+ * answers 400 `invalid_index` when the query forbids falling back (`allow_fallback: false`), and otherwise
+ * runs the query without that index, with a warning.
+ */
+async function findOrFallBack(db: NonNullable<DbContext['db']>, q: Record<string, unknown>) {
+  const request = findRequest(q);
+  try {
+    return await db.find(request);
+  } catch (err) {
+    if (q.use_index === undefined || !/no index available|could not find that index/i.test(String((err as Error)?.message))) throw err;
+    const named = Array.isArray(q.use_index) ? q.use_index.join(', ') : String(q.use_index);
+    const design = named.startsWith('_design/') ? named : `_design/${named}`;
+    if (q.allow_fallback === false) throw new DocRefusal(400, 'invalid_index', `${design} specified by \`use_index\` could not be found or it is not suitable.`);
+    const { use_index: _unused, ...without } = request;
+    void _unused;
+    const r = await db.find(without);
+    return { ...r, warning: `${design} was not used because it is not a valid index for this query.` };
+  }
 }
 
 export async function explain(ctx: DbContext): Promise<void> {

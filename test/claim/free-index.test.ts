@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useTestDb } from '../helpers/couch.js';
+import { CandidateReader } from '../../src/claim/candidates.js';
+import { claimTokens } from '../../src/claim/claim.js';
+import { FREE_INDEX, findFree } from '../../src/claim/free-index.js';
+import { pilotIdentity } from '../../src/lease/pilot-identity.js';
+import { ensureDesignDocs, newToken, countStates } from '../../src/tokens/index.js';
+
+const ctx = useTestDb('free-index');
+let n = 0;
+const id = (i: number) => `token_${String(i).padStart(5, '0')}`;
+async function freshDb(count: number) {
+  const db = ctx.couch.db(`${ctx.db.name}-${n++}`);
+  await db.create();
+  await ensureDesignDocs(db);
+  await db.bulkDocs(Array.from({ length: count }, (_, i) => newToken({ _id: id(i) })));
+  return db;
+}
+const TODO = [{ design: 'Monitor', view: 'todo' }];
+
+test('the free index holds only free tokens, by id: read from a start, wrapping to the head, with their documents', async () => {
+  const db = await freshDb(100);
+  let u = 0.5;
+  const reader = new CandidateReader(db, { freeIndex: true, random: () => u });
+  const middle = await reader.candidates(TODO, 5);
+  assert.equal(middle.docs?.length, 10, 'twice the batch, with documents');
+  assert.ok(middle.ids.every((x) => x >= 'token_00040' && x <= 'token_00060'), `from the middle: ${middle.ids.join(',')}`);
+  assert.ok(middle.docs!.every((d) => d.lock === 0 && d.done === 0 && typeof d._rev === 'string'));
+  assert.ok((await db.get(`_design/${FREE_INDEX.ddoc}`)), 'the index was created');
+  u = 0.999;
+  const wrapped = await reader.candidates(TODO, 5);
+  assert.ok(wrapped.ids.includes(id(99)) && wrapped.ids.includes(id(0)), `wrapped to the head: ${wrapped.ids.join(',')}`);
+  // Claimed tokens leave the index.
+  const got = await claimTokens(db, { pilot: pilotIdentity(), batchSize: 100, candidates: new CandidateReader(db, { freeIndex: true }), window: 200 });
+  assert.equal(got.length, 100);
+  assert.deepEqual(await findFree(db, { limit: 10 }), []);
+  await db.destroy();
+});
+
+test('the view still offers what the index does not: a token whose lock is "0" is claimed through Monitor/todo', async () => {
+  const db = await freshDb(0);
+  await db.bulkDocs([{ ...newToken({ _id: 'odd' }), lock: '0' } as never]);
+  const reader = new CandidateReader(db, { freeIndex: true });
+  const found = await reader.candidates(TODO, 1);
+  assert.deepEqual(found, { ids: ['odd'] }, 'from the view, without documents');
+  const [token] = await claimTokens(db, { pilot: pilotIdentity(), candidates: reader });
+  assert.equal(token?._id, 'odd');
+  await db.destroy();
+});
+
+test('the index deleted under a running reader is made again; claims go on', async () => {
+  const db = await freshDb(20);
+  const reader = new CandidateReader(db, { freeIndex: true });
+  assert.equal((await claimTokens(db, { pilot: pilotIdentity(), batchSize: 5, candidates: reader })).length, 5);
+  const ddoc = await db.get(`_design/${FREE_INDEX.ddoc}`);
+  await db.request('DELETE', `/_design/${FREE_INDEX.ddoc}`, { query: { rev: ddoc._rev } });
+  // The read that finds it gone falls back to the view; the next one makes the index again.
+  assert.equal((await claimTokens(db, { pilot: pilotIdentity(), batchSize: 5, candidates: reader })).length, 5);
+  assert.equal((await claimTokens(db, { pilot: pilotIdentity(), batchSize: 5, candidates: reader })).length, 5);
+  assert.ok(await db.get(`_design/${FREE_INDEX.ddoc}`));
+  assert.equal((await countStates(db)).locked, 15);
+  await db.destroy();
+});
+
+test('concurrent pilots on the free index: every token once, none twice', async () => {
+  const db = await freshDb(400);
+  const claimed: string[] = [];
+  await Promise.all(Array.from({ length: 6 }, async () => {
+    const pilot = pilotIdentity();
+    const reader = new CandidateReader(db, { freeIndex: true });
+    for (let round = 0; round < 200; round++) {
+      const got = await claimTokens(db, { pilot, batchSize: 10, candidates: reader });
+      if (got.length === 0) return;
+      claimed.push(...got.map((t) => t._id));
+    }
+  }));
+  assert.equal(claimed.length, 400);
+  assert.equal(new Set(claimed).size, 400);
+  await db.destroy();
+});
+
+test('by default the index is used on CouchDB 2+ only (sequences N-opaque); never on the embedded server', async () => {
+  const db = await freshDb(3);
+  const clustered = typeof (await db.info()).update_seq === 'string';
+  await claimTokens(db, { pilot: pilotIdentity(), candidates: new CandidateReader(db) });
+  const made = await db.get(`_design/${FREE_INDEX.ddoc}`).then(() => true, () => false);
+  assert.equal(made, clustered);
+  await db.destroy();
+});
+
+test('_find naming a missing index: 400 invalid_index when falling back is forbidden, else answered without it and warned (as CouchDB 3.5)', async () => {
+  const db = await freshDb(0);
+  await db.bulkDocs([{ _id: 'a', type: 'token', lock: 5 }, { _id: 'b', type: 'token', lock: 0 }]);
+  const query = { selector: { type: 'token', lock: 5 }, use_index: ['picas-claim', 'nope'], limit: 5 };
+  await assert.rejects(db.request('POST', '/_find', { body: { ...query, allow_fallback: false } }), (err: Error & { status?: number }) => {
+    assert.match(err.message, /400 invalid_index: _design\/picas-claim, nope specified by `use_index` could not be found or it is not suitable/);
+    return true;
+  });
+  const answer = (await db.request<{ docs: { _id: string }[]; warning?: string }>('POST', '/_find', { body: query })).body;
+  assert.deepEqual(answer.docs.map((d) => d._id), ['a']);
+  assert.match(answer.warning ?? '', /_design\/picas-claim, nope was not used because it is not a valid index for this query/);
+  await db.destroy();
+});
