@@ -99,7 +99,7 @@ export class LeaseKeeper {
     const id = heartbeatId(this.pilotId);
     const stop = this.watching.signal;
     const feed = new WorkSignal(this.db, {
-      docIds: [id], longestPollMs: 60_000,
+      docIds: [id],
       log: () => this.options.log('the changes feed is not available: follow requests (picas logs --follow) are noticed at lease renewals only'),
     });
     try {

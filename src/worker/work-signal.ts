@@ -16,12 +16,12 @@ export interface WorkSignalOptions {
   /** Watch these documents instead (`_doc_ids` filter; the selector is then unused): e.g. a pilot's own heartbeat. */
   docIds?: string[];
   /**
-   * Longest single long poll (ms), the server's `timeout`. Kept under a minute so proxies between pilot and
-   * server that cut idle connections rarely do (no `heartbeat`: CouchDB then ignores `timeout` and holds
-   * a long poll open until a change). Shorter waits poll for just that long.
+   * Newline interval the server is asked for on the open feed (`heartbeat`, ms). The feed stays open for
+   * the whole wait, one request, and the newlines keep proxies that cut idle connections from cutting it
+   * (and show the pilot the server is still there).
    */
-  longestPollMs?: number;
-  /** Pause after a long poll cut short by the network before the next (ms). */
+  heartbeatMs?: number;
+  /** Pause after a feed cut short by the network before the pilot looks at the views (ms). */
   retryMs?: number;
   log?: (line: string) => void;
 }
@@ -31,16 +31,19 @@ type ChangeRow = { id?: string; changes?: { rev?: string }[] };
 
 /**
  * Wakes a waiting pilot (`--wait`) as soon as a token may have become free, instead of polling the views:
- * a long poll on the database's `_changes` feed, filtered on the server by a selector. An idle pilot so
- * sends one request per long poll (up to `longestPollMs`) and still starts pushed work within a round
- * trip. The feed is a hint only: the pilot claims through its views as always, and still looks at them
- * at least every --poll-interval (leases that run out write nothing, so no change announces them).
+ * the database's `_changes` feed, filtered on the server by a selector, held open (`feed=continuous`,
+ * `limit=1`) until the first change that passes the filter or the end of the wait. An idle pilot so sends
+ * one request per wait (its `--poll-interval`) and still starts pushed work within a round trip. Long
+ * polls were not enough on CouchDB: it restarts a long poll's timeout at every change the filter drops, so
+ * each had to be ended and sent again by the pilot, several times per wait on a busy database. The feed is
+ * a hint only: the pilot claims through its views as always, and still looks at them at least every
+ * --poll-interval (leases that run out write nothing, so no change announces them).
  *
  * The first wait of an idle stretch only records where the feed stands (`since=now`) and asks the pilot to
  * look at the views once more: a token pushed between the pilot's last claim and that moment would not be
  * in the feed after it. From then on nothing is missed: each wait starts where the last one ended.
  * A server that refuses the feed (an HTTP error: no `_selector` filter, no `_changes`) makes every later wait
- * a plain sleep, said once; a long poll cut by the network is tried again after a pause.
+ * a plain sleep, said once; a feed cut by the network makes the pilot look at the views after a pause.
  */
 export class WorkSignal {
   private since: unknown;
@@ -61,24 +64,23 @@ export class WorkSignal {
     if (this.broken) return this.sleep(ms, signal);
     try {
       if (this.since === undefined) {
-        this.since = (await this.poll('normal', 'now', 0, signal)).last_seq;
+        this.since = (await this.poll('normal', 'now', signal)).last_seq;
         return 'change';
       }
       const deadline = Date.now() + ms;
       for (;;) {
         const left = deadline - Date.now();
         if (left <= 0) return 'timeout';
-        const timeout = Math.min(left, this.options.longestPollMs ?? 55_000);
-        // CouchDB restarts a long poll's timeout at every change, filtered out or not: on a busy database
-        // it would hold on past the fallback. The pilot ends it itself a little after the timeout.
-        const own = AbortSignal.timeout(timeout + 2_000);
+        // The feed is held open with heartbeats (CouchDB then ignores `timeout`): the pilot ends it itself.
+        const own = AbortSignal.timeout(left);
         try {
-          const answer = await this.poll('longpoll', this.since, timeout, AbortSignal.any([signal, own]));
-          this.since = answer.last_seq;
+          const answer = await this.poll('continuous', this.since, AbortSignal.any([signal, own]));
+          if (answer.last_seq !== undefined) this.since = answer.last_seq;
           if (answer.results.length > 0) { this.lastChanges = answer.results as ChangeRow[]; return 'change'; }
+          // Ended with no change (a server that ends feeds on its own): open it again for the time left.
         } catch (err) {
           if (signal.aborted) return 'stopped';
-          if (own.aborted) continue;
+          if (own.aborted) return 'timeout';
           if (err instanceof CouchError) throw err;
           // Cut by the network or timed out: the views are the judge; look at them after a pause.
           await sleep(Math.min(this.options.retryMs ?? 1_000, Math.max(0, deadline - Date.now())), signal);
@@ -94,22 +96,40 @@ export class WorkSignal {
     }
   }
 
-  private poll(feed: 'normal' | 'longpoll', since: unknown, timeoutMs: number, signal: AbortSignal) {
+  private async poll(feed: 'normal' | 'continuous', since: unknown, signal: AbortSignal): Promise<{ last_seq: unknown; results: unknown[] }> {
     const docIds = this.options.docIds;
+    const heartbeat = this.options.heartbeatMs ?? 30_000;
     const query: Record<string, unknown> = { feed, since, limit: 1, filter: docIds ? '_doc_ids' : '_selector' };
-    if (feed === 'longpoll') query.timeout = Math.max(1, Math.round(timeoutMs));
-    return this.db.request<{ last_seq: unknown; results: unknown[] }>('POST', '/_changes', {
-      query, body: docIds ? { doc_ids: docIds } : { selector: this.options.selector ?? DEFAULT_SELECTOR }, signal,
-      timeoutMs: feed === 'longpoll' ? timeoutMs + this.db.server.timeoutMs : undefined,
-    }).then((r) => {
-      const body = r.body;
-      if (!body || !Array.isArray(body.results)) throw new Error('no results in its answer');
-      return body;
+    if (feed === 'continuous') query.heartbeat = heartbeat;
+    const answer = await this.db.request<Buffer>('POST', '/_changes', {
+      query, body: docIds ? { doc_ids: docIds } : { selector: this.options.selector ?? DEFAULT_SELECTOR }, signal, binary: true,
+      // Between heartbeats, not for the whole feed: the transport's timeout counts from the last data.
+      timeoutMs: feed === 'continuous' ? heartbeat + this.db.server.timeoutMs : undefined,
     });
+    return feed === 'continuous' ? parseContinuous(answer.body) : parseNormal(answer.body);
   }
 
   private async sleep(ms: number, signal: AbortSignal): Promise<WorkWake> {
     await sleep(ms, signal);
     return signal.aborted ? 'stopped' : 'timeout';
   }
+}
+
+function parseNormal(raw: Buffer): { last_seq: unknown; results: unknown[] } {
+  const body = JSON.parse(raw.toString('utf8')) as { last_seq: unknown; results: unknown[] };
+  if (!body || !Array.isArray(body.results)) throw new Error('no results in its answer');
+  return body;
+}
+
+/** A continuous feed's lines: a row per change (`seq`, `id`, `changes`), then `last_seq`; blank lines are heartbeats. */
+export function parseContinuous(raw: Buffer): { last_seq: unknown; results: unknown[] } {
+  const results: unknown[] = [];
+  let lastSeq: unknown;
+  for (const line of raw.toString('utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const row = JSON.parse(line) as { seq?: unknown; id?: unknown; last_seq?: unknown };
+    if (row.last_seq !== undefined) lastSeq = row.last_seq;
+    else if (row.id !== undefined) { results.push(row); lastSeq = row.seq; }
+  }
+  return { last_seq: lastSeq, results };
 }
