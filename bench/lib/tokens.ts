@@ -57,7 +57,7 @@ export async function warmViews(db: Database): Promise<number> {
   const t0 = performance.now();
   for (const view of TOKEN_STATES) await db.view('Monitor', view, { limit: 0 });
   // Claims on CouchDB read the free-token Mango index (src/claim/free-index.ts): built here too, not on the clock.
-  await new CandidateReader(db).candidates([DEFAULT_VIEW], 1);
+  await new CandidateReader(db).read([DEFAULT_VIEW], 1);
   return (performance.now() - t0) / 1000;
 }
 

@@ -1,14 +1,7 @@
 import type { Database } from '../couch/database.js';
-import type { Token } from '../tokens/token.js';
 import { ensureFreeIndex, findFree, NoFreeIndexError } from './free-index.js';
 import type { ViewRef } from './view-ref.js';
-
-/** What a read offers: candidate ids, and the documents when the read returned them (the free index). */
-export interface Candidates {
-  ids: string[];
-  /** The candidates as they were when read, each free then: a claim writes them without reading them again. */
-  docs?: Token[];
-}
+import { ClaimSizer } from './claim-size.js';
 
 /**
  * Where a pilot looks for tokens to claim. Concurrent pilots must look in different places, or they all
@@ -40,19 +33,8 @@ export class CandidateReader {
   ) {}
 
   private freeIndex: Promise<boolean> | undefined;
-
-  /**
-   * Candidates for a claim of `batchSize`. For the default view (`Monitor/todo`, no key) on CouchDB, from
-   * the free-token index with their documents; from the views (read()) otherwise, and whenever the index
-   * offers nothing (a token whose `lock` is `"0"` is in the view, not in the index).
-   */
-  async candidates(views: ViewRef[], batchSize: number, window?: number): Promise<Candidates> {
-    if (views.length === 1 && isDefaultTodo(views[0]!) && await this.usesFreeIndex()) {
-      const docs = await this.readFree(window ?? Math.max(10, batchSize * 2));
-      if (docs.length > 0) return { ids: docs.map((d) => d._id), docs };
-    }
-    return { ids: await this.read(views, batchSize, window) };
-  }
+  /** How many tokens this pilot claims at once beside the others (claim-size.ts). */
+  readonly sizer = new ClaimSizer();
 
   private usesFreeIndex(): Promise<boolean> {
     this.freeIndex ??= (async () => {
@@ -66,8 +48,8 @@ export class CandidateReader {
     return this.freeIndex;
   }
 
-  /** `limit` free tokens from a random id on (wrapping around to the first), like readSpread. */
-  private async readFree(limit: number): Promise<Token[]> {
+  /** `limit` free ids from a random id on (wrapping around to the first), as readSpread reads a view. */
+  private async readFree(limit: number): Promise<string[]> {
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
         const range = await this.freeRange();
@@ -75,9 +57,8 @@ export class CandidateReader {
         const start = canSpread(range.lo, range.hi) ? keyBetween(range.lo, range.hi, (this.options.random ?? Math.random)()) : range.lo;
         const tail = await findFree(this.db, { startkey: start, limit });
         const head = tail.length < limit && start > range.lo ? await findFree(this.db, { endkey: start, limit: limit - tail.length }) : [];
-        const seen = new Set(tail.map((d) => d._id));
-        const docs = [...tail, ...head.filter((d) => !seen.has(d._id))];
-        if (docs.length > 0) return docs;
+        const ids = [...new Set([...tail, ...head])];
+        if (ids.length > 0) return ids;
         this.ranges.delete(FREE_RANGE);
       }
       return [];
@@ -93,17 +74,27 @@ export class CandidateReader {
     const known = this.ranges.get(FREE_RANGE);
     if (known && !('notStrings' in known) && Date.now() - known.at < (this.options.rangeTtlSeconds ?? 30) * 1000) return known;
     const [first, last] = await Promise.all([
-      findFree(this.db, { limit: 1, idsOnly: true }),
-      findFree(this.db, { limit: 1, idsOnly: true, descending: true }),
+      findFree(this.db, { limit: 1 }),
+      findFree(this.db, { limit: 1, descending: true }),
     ]);
     if (!first[0] || !last[0]) return null;
-    const fresh = { lo: first[0]._id, hi: last[0]._id, at: Date.now() };
+    const fresh = { lo: first[0], hi: last[0], at: Date.now() };
     this.ranges.set(FREE_RANGE, fresh);
     return fresh;
   }
 
-  /** Candidate ids from the first view (in priority order) that has any; [] when none has. */
+  /**
+   * Candidate ids from the first view (in priority order) that has any; [] when none has. The default view
+   * (`Monitor/todo`, no key) is read from the free-token index on CouchDB (free-index.ts), ten batches wide:
+   * its rows cost the server little (no document is read), and picking the batch at random from a wide
+   * window keeps concurrent pilots' picks apart. When the index offers nothing the view is read, as a token
+   * whose `lock` is `"0"` is in the view and not in the index.
+   */
   async read(views: ViewRef[], batchSize: number, window?: number): Promise<string[]> {
+    if (views.length === 1 && isDefaultTodo(views[0]!) && await this.usesFreeIndex()) {
+      const ids = await this.readFree(window ?? headWindow(batchSize));
+      if (ids.length > 0) return ids;
+    }
     const head = window ?? headWindow(batchSize);
     for (const ref of views) {
       const ids = ref.key === undefined

@@ -87,21 +87,18 @@ function shuffled<T>(items: T[]): T[] {
  */
 export async function claimTokens(db: Database, options: ClaimOptions, stats?: ClaimStats): Promise<ClaimedToken[]> {
   const views = options.views?.length ? options.views : [DEFAULT_VIEW];
-  const batchSize = Math.max(1, options.batchSize ?? 1);
+  const wanted = Math.max(1, options.batchSize ?? 1);
   const reader = options.candidates ?? new CandidateReader(db);
   const maxRounds = options.maxRounds ?? 1_000;
   for (let round = 0; round < maxRounds && !options.signal?.aborted; round++) {
     if (stats) stats.rounds++;
+    const batchSize = reader.sizer.size(wanted);
     let picked: Candidate[];
-    const found = await reader.candidates(views, batchSize, options.window);
-    if (found.docs?.length) {
-      // Read from the free index with their documents, free as of that read: the write below is
-      // conditional on it, so a token another pilot took since is refused there.
-      picked = shuffled(found.docs.filter(isFree)).slice(0, batchSize).map((token) => ({ token, takeover: false }));
-    } else if (found.ids.length > 0) {
+    const ids = await reader.read(views, batchSize, options.window);
+    if (ids.length > 0) {
       // Pick at random among the window, then read the picked ones fresh: a token claimed by another
       // pilot since the view was read is dropped here, and the write below is conditional on this read.
-      const pick = shuffled(found.ids).slice(0, batchSize);
+      const pick = shuffled(ids).slice(0, batchSize);
       picked = (await fetchFree(db, pick)).map((token) => ({ token, takeover: false }));
       if (stats) stats.stalePicks = (stats.stalePicks ?? 0) + pick.length - picked.length;
     } else if (options.recoverExpired !== false) {
@@ -113,7 +110,7 @@ export async function claimTokens(db: Database, options: ClaimOptions, stats?: C
     } else {
       return [];
     }
-    const claimed = picked.length ? await writeClaims(db, picked, options, stats) : [];
+    const claimed = picked.length ? await writeClaims(db, picked, options, reader, stats) : [];
     if (claimed.length > 0) { faultPoint('after-claim'); return claimed; }
     if (claimed === claimTokensAgain) continue;
     if (stats) stats.conflicts++;
@@ -129,7 +126,7 @@ async function fetchFree(db: Database, ids: string[]): Promise<Token[]> {
   return result.rows.map((row) => row.doc).filter((doc): doc is Token => !!doc && isFree(doc));
 }
 
-async function writeClaims(db: Database, picked: Candidate[], options: ClaimOptions, stats?: ClaimStats): Promise<ClaimedToken[]> {
+async function writeClaims(db: Database, picked: Candidate[], options: ClaimOptions, reader: CandidateReader, stats?: ClaimStats): Promise<ClaimedToken[]> {
   const now = Math.floor(db.server.serverNow() / 1000);
   const lease = options.leaseSeconds ?? 300;
   const maxLost = options.maxLost ?? 3;
@@ -164,6 +161,8 @@ async function writeClaims(db: Database, picked: Candidate[], options: ClaimOpti
   faultPoint('during-batch-write');
   const { results, accepted } = await writeDocs(db, docs.map((d) => d.doc));
   const claimed: ClaimedToken[] = [];
+  // Another pilot is claiming beside this one: claim fewer at once (claim-size.ts).
+  reader.sizer.after(results.length, results.filter((r) => r.error === 'conflict').length);
   results.forEach((r, i) => {
     if (r.error === 'conflict' && stats) stats.conflictedDocs = (stats.conflictedDocs ?? 0) + 1;
     if (!r.ok || !r.rev || docs[i]!.giveUp) return;
