@@ -73,11 +73,11 @@ export class CandidateReader {
   private async freeRange(): Promise<{ lo: string; hi: string } | null> {
     const known = this.ranges.get(FREE_RANGE);
     if (known && !('notStrings' in known) && Date.now() - known.at < (this.options.rangeTtlSeconds ?? 30) * 1000) return known;
-    const [first, last] = await Promise.all([
-      findFree(this.db, { limit: 1 }),
-      findFree(this.db, { limit: 1, descending: true }),
-    ]);
-    if (!first[0] || !last[0]) return null;
+    // The last only when there is a first: an idle pilot on an empty database sends one request per look.
+    const first = await findFree(this.db, { limit: 1 });
+    if (!first[0]) return null;
+    const last = await findFree(this.db, { limit: 1, descending: true });
+    if (!last[0]) return null;
     const fresh = { lo: first[0], hi: last[0], at: Date.now() };
     this.ranges.set(FREE_RANGE, fresh);
     return fresh;
@@ -136,10 +136,9 @@ export class CandidateReader {
     const known = this.ranges.get(key);
     const ttlMs = (this.options.rangeTtlSeconds ?? 30) * 1000;
     if (known && Date.now() - known.at < ttlMs) return 'notStrings' in known ? 'not-strings' : known;
-    const [first, last] = await Promise.all([
-      this.db.view(ref.design, ref.view, { limit: 1 }),
-      this.db.view(ref.design, ref.view, { limit: 1, descending: true }),
-    ]);
+    const first = await this.db.view(ref.design, ref.view, { limit: 1 });
+    if (first.rows.length === 0) return null;
+    const last = await this.db.view(ref.design, ref.view, { limit: 1, descending: true });
     const lo = first.rows[0]?.key;
     const hi = last.rows[0]?.key;
     if (first.rows.length === 0 || last.rows.length === 0) return null;

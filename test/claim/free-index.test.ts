@@ -114,3 +114,17 @@ test('_find naming a missing index: 400 invalid_index when falling back is forbi
   assert.match(answer.warning ?? '', /_design\/picas-claim, nope was not used because it is not a valid index for this query/);
   await db.destroy();
 });
+
+test('a read of an empty database costs one request per place looked at (an idle pilot looks every --poll-interval)', async () => {
+  const db = await freshDb(0);
+  const indexed = new CandidateReader(db, { freeIndex: true });
+  assert.deepEqual(await indexed.read(TODO, 10), []);
+  let before = db.server.stats.requests;
+  assert.deepEqual(await indexed.read(TODO, 10), []);
+  assert.equal(db.server.stats.requests - before, 2, 'the free index, then the view: the first row of each only');
+  const viewOnly = new CandidateReader(db, { freeIndex: false });
+  before = db.server.stats.requests;
+  assert.deepEqual(await viewOnly.read(TODO, 10), []);
+  assert.equal(db.server.stats.requests - before, 1);
+  await db.destroy();
+});
