@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { CandidateReader } from '../../src/claim/candidates.js';
 import { DEFAULT_VIEW } from '../../src/claim/view-ref.js';
+import { ServerError } from '../../src/couch/errors.js';
 import type { CouchServer } from '../../src/couch/server.js';
 import type { Database } from '../../src/couch/database.js';
 import { ensureDesignDocs } from '../../src/tokens/design.js';
@@ -55,10 +56,24 @@ export async function fillTokens(db: Database, count: number, options: { prefix?
  */
 export async function warmViews(db: Database): Promise<number> {
   const t0 = performance.now();
-  for (const view of TOKEN_STATES) await db.view('Monitor', view, { limit: 0 });
+  for (const view of TOKEN_STATES) await untilBuilt(() => db.view('Monitor', view, { limit: 0 }));
   // Claims on CouchDB read the free-token Mango index (src/claim/free-index.ts): built here too, not on the clock.
-  await new CandidateReader(db).read([DEFAULT_VIEW], 1);
+  await untilBuilt(() => new CandidateReader(db).read([DEFAULT_VIEW], 1));
   return (performance.now() - t0) / 1000;
+}
+
+/**
+ * A read that waits for an index build; CouchDB answers `500 timeout` after its own request timeout (a
+ * minute) while it goes on building (a million new tokens take longer): ask again, for up to an hour.
+ */
+async function untilBuilt<T>(read: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (!(err instanceof ServerError && err.error === 'timeout') || i >= 60) throw err;
+    }
+  }
 }
 
 export async function dropDb(db: Database): Promise<void> {

@@ -37,7 +37,7 @@ export async function waitingSection(ctx: BenchContext, pilots: number, windowS:
   const floor = await measureSpawnFloor(ctx.short ? 50 : 300);
   ctx.log(`waiting: floor ${floor.cpuMsPerSpawn} ms CPU per spawn of bash -c true (${floor.spawns} spawns)`);
   const res: WaitingResult = { floor };
-  res.sleeping = await sleepingPilot(ctx, ctx.short ? 3 : 10);
+  res.sleeping = await sleepingPilot(ctx, ctx.short ? 3 : 30);
   ctx.log(`waiting: a pilot with 2 sleeping commands: ${res.sleeping.pilotMsPerS} + ${res.sleeping.watchdogMsPerS} (watchdog) ms CPU/s`);
   res.waiting = await waitingPilots(ctx, pilots, windowS);
   ctx.log(`waiting: ${pilots} pilots with --wait: ${res.waiting.perPilotPerS} requests/s each; push to claim ${res.waiting.pushToClaimMs.join(', ')} ms`);
@@ -67,7 +67,7 @@ async function sleepingPilot(ctx: BenchContext, windowS: number): Promise<Sleepi
     let wd: number | undefined;
     for (let i = 0; i < 600 && (!wd || (await countStates(db)).locked < slots); i++) { await sleep(100); wd ??= watchdogsOf(new Set([pilot.pid!])).get(pilot.pid!); }
     if (!wd) throw new Error('sleeping pilot: no watchdog found');
-    await sleep(2_000); // past start-up and the first heartbeat
+    await sleep(5_000); // past start-up and the first heartbeat (a 10 s window after 2 s read 1-6 ms/s from run to run)
     const p0 = cpuSeconds(pilot.pid!)!.self; const w0 = cpuSeconds(wd)!.self; const t0 = performance.now();
     await sleep(windowS * 1000);
     const span = (performance.now() - t0) / 1000;
