@@ -12,8 +12,8 @@ import { readLogs } from './token-logs.js';
  *
  * - the follower asks by writing `follow: {<token id>: <until>}` into the heartbeat document of the pilot
  *   that runs the token (server epoch seconds), and renews it while it follows;
- * - the pilot notices within a round trip: it keeps one `_changes` long poll open on its own heartbeat
- *   document (worker/lease-keeper.ts; about a request a minute while nobody follows), and failing that at
+ * - the pilot notices within a round trip: it keeps one `_changes` feed open on its own heartbeat
+ *   document (worker/lease-keeper.ts; a request per lease renewal while nobody follows), and failing that at
  *   its next lease renewal (its write conflicts with the follower's and it reads the document again, as it
  *   does for a drain); from then on, until `until`, it publishes a bounded tail of
  *   the command's output in a document `picas-log:<token id>` at most every few seconds;

@@ -78,7 +78,7 @@ export class IdlePolicy {
 
   /**
    * Carry out a 'wait' decision: sleep, or with --wait wait on the changes feed (woken early by new work).
-   * Slots idle together share one wait (one long poll per pilot).
+   * Slots idle together share one wait (one open `_changes` feed per pilot).
    */
   async pause(decision: { kind: 'wait'; ms: number; forWork?: boolean }, stop: AbortSignal): Promise<void> {
     if (!decision.forWork || !this.signal) return sleep(decision.ms, stop);

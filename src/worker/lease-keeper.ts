@@ -39,7 +39,7 @@ export class LeaseKeeper {
   private readonly conflicts: ConflictWatch | undefined;
   /** Live output of the running commands, published only while someone follows a token (`picas logs -f`). */
   readonly output: LogPublisher;
-  /** Ends the long poll on our own heartbeat document (see watchOthers). */
+  /** Ends the feed open on our own heartbeat document (see watchOthers). */
   private readonly watching = new AbortController();
 
   constructor(private readonly db: Database, pilot: PilotIdentity, private readonly options: LeaseKeeperOptions) {
@@ -90,8 +90,9 @@ export class LeaseKeeper {
   /**
    * Notices within a round trip when someone else writes this pilot's heartbeat document (a follow request
    * from `picas logs --follow`), instead of at the next renewal (a third of the lease: 100 s by default).
-   * One `_changes` long poll filtered to that one document id, up to a minute each: about a request a
-   * minute while nobody follows. A change with a revision other than our own renewal's is read once.
+   * One `_changes` feed held open, filtered to that one document id (work-signal.ts): a request per own
+   * renewal (each is a change) while nobody follows. A change with a revision other than our own renewal's
+   * is read once.
    * Ended by stop() (the request is aborted, so nothing keeps the process alive); a server that refuses
    * the feed leaves follow requests to the renewals.
    */
