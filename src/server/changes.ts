@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { sendError, sendJson, sendPouchError } from './reply.js';
+import { canShare, sharedLive } from './changes-hub.js';
 
 /**
  * `GET|POST /<db>/_changes`, our own instead of express-pouchdb's, which (1) lets PouchDB's change emitter
@@ -149,6 +150,7 @@ async function runOnce(db: any, opts: Record<string, unknown>): Promise<{ result
 
 /** A live PouchDB feed from `since`, calling `onChange` per change; returns a cancel function. */
 function live(db: any, opts: Record<string, unknown>, since: unknown, onChange: (c: any) => void, onError: (e: unknown) => void): () => void {
+  if (canShare(opts, since)) return sharedLive(db, opts, since, onChange, onError);
   const { limit: _limit, ...rest } = opts;
   const feed = db.changes({ ...rest, since, live: true, return_docs: false });
   feed.on('change', onChange);
