@@ -1,22 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useTestDb } from '../helpers/couch.js';
+import { TODO, tokenId, useTokenDbs } from './token-dbs.js';
 import { CandidateReader, canSpread, keyBetween } from '../../src/claim/candidates.js';
 import { claimTokens } from '../../src/claim/claim.js';
 import { pilotIdentity } from '../../src/lease/pilot-identity.js';
-import { ensureDesignDocs, ensureDesignDoc, newToken, countStates } from '../../src/tokens/index.js';
+import { ensureDesignDoc, newToken, countStates } from '../../src/tokens/index.js';
 
-const ctx = useTestDb('candidates');
-let n = 0;
-const id = (i: number) => `token_${String(i).padStart(5, '0')}`;
-async function freshDb(count: number) {
-  const db = ctx.couch.db(`${ctx.db.name}-${n++}`);
-  await db.create();
-  await ensureDesignDocs(db);
-  await db.bulkDocs(Array.from({ length: count }, (_, i) => newToken({ _id: id(i) })));
-  return db;
-}
-const TODO = [{ design: 'Monitor', view: 'todo' }];
+const { freshDb } = useTokenDbs('candidates');
+const id = tokenId;
 
 test('keyBetween: a key within [lo, hi] that moves with u', () => {
   const lo = 'token_00000';

@@ -1,23 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useTestDb } from '../helpers/couch.js';
+import { TODO, tokenId, useTokenDbs } from './token-dbs.js';
 import { CandidateReader } from '../../src/claim/candidates.js';
 import { claimTokens } from '../../src/claim/claim.js';
 import { FREE_INDEX, findFree } from '../../src/claim/free-index.js';
 import { pilotIdentity } from '../../src/lease/pilot-identity.js';
-import { ensureDesignDocs, newToken, countStates } from '../../src/tokens/index.js';
+import { newToken, countStates } from '../../src/tokens/index.js';
 
-const ctx = useTestDb('free-index');
-let n = 0;
-const id = (i: number) => `token_${String(i).padStart(5, '0')}`;
-async function freshDb(count: number) {
-  const db = ctx.couch.db(`${ctx.db.name}-${n++}`);
-  await db.create();
-  await ensureDesignDocs(db);
-  await db.bulkDocs(Array.from({ length: count }, (_, i) => newToken({ _id: id(i) })));
-  return db;
-}
-const TODO = [{ design: 'Monitor', view: 'todo' }];
+const { freshDb } = useTokenDbs('free-index');
+const id = tokenId;
 
 test('the free index: a read takes ten batches of free ids from a random id, wrapping to the head; claimed tokens leave it', async () => {
   const db = await freshDb(300);
