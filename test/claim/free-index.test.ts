@@ -1,13 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TODO, tokenId, useTokenDbs } from './token-dbs.js';
+import { createTestUser } from '../helpers/test-user.js';
+import { CouchServer } from '../../src/couch/server.js';
 import { CandidateReader } from '../../src/claim/candidates.js';
 import { claimTokens } from '../../src/claim/claim.js';
 import { FREE_INDEX, findFree } from '../../src/claim/free-index.js';
 import { pilotIdentity } from '../../src/lease/pilot-identity.js';
 import { newToken, countStates } from '../../src/tokens/index.js';
 
-const { freshDb } = useTokenDbs('free-index');
+const { ctx, freshDb } = useTokenDbs('free-index');
 const id = tokenId;
 
 test('the free index: a read takes ten batches of free ids from a random id, wrapping to the head; claimed tokens leave it', async () => {
@@ -118,4 +120,23 @@ test('a read of an empty database costs one request per place looked at (an idle
   assert.deepEqual(await viewOnly.read(TODO, 10), []);
   assert.equal(db.server.stats.requests - before, 1);
   await db.destroy();
+});
+
+test('a member who may not write design documents claims from the view: no index made, no error', async () => {
+  const db = await freshDb(5);
+  const user = await createTestUser(ctx.server, { label: 'member', members: [db.name] });
+  const u = new URL(ctx.server.url);
+  u.username = user.username;
+  u.password = user.password;
+  const member = new CouchServer({ url: u.toString() });
+  try {
+    const mdb = member.db(db.name);
+    const got = await claimTokens(mdb, { pilot: pilotIdentity(), batchSize: 5, candidates: new CandidateReader(mdb, { freeIndex: true }) });
+    assert.equal(got.length, 5, 'every token claimed through Monitor/todo');
+    assert.equal(await db.find(`_design/${FREE_INDEX.ddoc}`), undefined, 'no index was made');
+  } finally {
+    await member.close();
+    await user.remove();
+    await db.destroy();
+  }
 });
