@@ -88,10 +88,11 @@ async function waitingPilots(ctx: BenchContext, count: number, windowS: number):
   const workDir = mkdtempSync(join(tmpdir(), 'picas-bench-work-'));
   const children = Array.from({ length: count }, (_, i) => startPilot(ctx, env, ['--wait'], join(workDir, `p${i}`)));
   const total = () => [...census.counts.values()].reduce((a, b) => a + b, 0);
-  const longPolls = () => [...census.counts].filter(([k]) => k.includes('_changes') && k.includes('timeout')).reduce((a, [, n]) => a + n, 0);
+  // Feeds held open (`heartbeat`): each waiting pilot holds two, its wait for work and its follow watcher.
+  const openFeeds = () => [...census.counts].filter(([k]) => k.includes('_changes') && k.includes('heartbeat')).reduce((a, [, n]) => a + n, 0);
   try {
-    // Every pilot waiting on the feed (or, on a server without it, a minute for start-up).
-    for (let i = 0; i < 1200 && longPolls() < count; i++) await sleep(100);
+    // Every pilot waiting on the feed (or, on a server without it, two minutes for start-up).
+    for (let i = 0; i < 1200 && openFeeds() < 2 * count; i++) await sleep(100);
     await sleep(1_000);
     const c0 = total(); const before = new Map(census.counts); const t0 = performance.now();
     await sleep(windowS * 1000);
