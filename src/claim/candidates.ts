@@ -1,6 +1,7 @@
 import type { Database } from '../couch/database.js';
 import { ensureFreeIndex, findFree, NoFreeIndexError } from './free-index.js';
 import type { ViewRef } from './view-ref.js';
+import { isClusteredSeq } from '../tokens/status.js';
 import { ClaimSizer } from './claim-size.js';
 
 /**
@@ -40,8 +41,7 @@ export class CandidateReader {
     this.freeIndex ??= (async () => {
       if (this.options.freeIndex === false) return false;
       if (this.options.freeIndex !== true) {
-        const seq = (await this.db.info()).update_seq;
-        if (!(typeof seq === 'string' && /^\d+-/.test(seq))) return false;
+        if (!isClusteredSeq((await this.db.info()).update_seq)) return false;
       }
       return ensureFreeIndex(this.db);
     })();
@@ -141,7 +141,7 @@ export class CandidateReader {
     const last = await this.db.view(ref.design, ref.view, { limit: 1, descending: true });
     const lo = first.rows[0]?.key;
     const hi = last.rows[0]?.key;
-    if (first.rows.length === 0 || last.rows.length === 0) return null;
+    if (last.rows.length === 0) return null;
     if (typeof lo !== 'string' || typeof hi !== 'string') {
       this.ranges.set(key, { notStrings: true, at: Date.now() });
       return 'not-strings';

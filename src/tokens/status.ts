@@ -105,7 +105,7 @@ const overviewSnapshot = async (db: Database, design: string): Promise<StateSnap
   ({ counts: await countStatesByOverview(db, design), consistent: true, indexLag: 0, catchingUp: false, source: 'overview' });
 
 /** CouchDB 2 and later answer update sequences as `N-opaque` strings; PouchDB as numbers. */
-const isClusteredSeq = (seq: unknown): boolean => typeof seq === 'string' && /^\d+-/.test(seq);
+export const isClusteredSeq = (seq: unknown): boolean => typeof seq === 'string' && /^\d+-/.test(seq);
 
 /** The state of a design document's one index on CouchDB: its sequence, and the changes it has not indexed. */
 async function indexState(db: Database, design: string): Promise<{ seq: string; pending: number }> {
