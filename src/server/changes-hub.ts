@@ -36,6 +36,13 @@ class Hub {
 
 const hubs = new WeakMap<object, Hub>();
 
+/** One non-live query. PouchDB also emits 'error' on the returned object: listen, or Node throws it. */
+export function changesOnce(db: any, opts: Record<string, unknown>): Promise<{ results: unknown[]; last_seq: unknown }> {
+  const feed = db.changes({ ...opts, live: false });
+  feed.on('error', () => { /* the promise rejects with the same error */ });
+  return feed.then((r: any) => ({ results: r.results, last_seq: r.last_seq }));
+}
+
 /** Whether a feed with these options can be served from the shared feed (it needs no document and no special style). */
 export function canShare(opts: Record<string, unknown>, since: unknown): boolean {
   return !opts.include_docs && !opts.conflicts && !opts.attachments && opts.style !== 'all_docs' && !opts.descending
@@ -65,10 +72,8 @@ export function sharedLive(db: any, opts: Record<string, unknown>, since: unknow
   });
   const { limit: _limit, ...rest } = opts;
   void _limit;
-  const catchUp = db.changes({ ...rest, since, live: false, return_docs: true });
-  catchUp.on('error', () => { /* the promise rejects with the same error */ });
-  catchUp.then((r: { results: Change[] }) => {
-    for (const c of r.results) deliver(c);
+  changesOnce(db, { ...rest, since, return_docs: true }).then((r) => {
+    for (const c of r.results as Change[]) deliver(c);
     const meanwhile = waiting ?? [];
     waiting = undefined;
     for (const c of meanwhile) deliver(c);

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { sendError, sendJson, sendPouchError } from './reply.js';
-import { canShare, sharedLive } from './changes-hub.js';
+import { canShare, changesOnce, sharedLive } from './changes-hub.js';
 
 /**
  * `GET|POST /<db>/_changes`, our own instead of express-pouchdb's, which (1) lets PouchDB's change emitter
@@ -122,13 +122,6 @@ async function designDoc(db: any, name: string): Promise<any> {
     if ((err as { status?: number }).status === 404) throw new ChangesRequestError(404, 'not_found', 'missing');
     throw err;
   }
-}
-
-/** One non-live query. PouchDB also emits 'error' on the returned object: listen, or Node throws it. */
-function changesOnce(db: any, opts: Record<string, unknown>): Promise<{ results: unknown[]; last_seq: unknown }> {
-  const feed = db.changes({ ...opts, live: false });
-  feed.on('error', () => { /* the promise rejects with the same error */ });
-  return feed.then((r: any) => ({ results: r.results, last_seq: r.last_seq }));
 }
 
 /**
