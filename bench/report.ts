@@ -30,8 +30,8 @@ export function formatReport(res: BenchResults, targets: TargetVerdict[]): strin
     parts.push(`batch sizes tried: ${Object.entries(res.processing.bestBatch).map(([p, b]) => `${p} pilots: ${b.tried.join(', ')} → best ${b.best} (${b.perS}/s)`).join('; ')}`);
   }
   if (res.push) {
-    parts.push('### push (text file → push API)', table(['tokens', 'added', 'tokens/s', 'RSS before MB', 'peak RSS MB', 'push CPU s', 'server CPU s', 'requests'],
-      res.push.map((p) => [p.tokens, p.added, p.perS, p.rssBeforeMb, p.peakRssMb, p.pushCpuS, p.serverCpuS, p.requests])));
+    parts.push('### push (text file → push API)', table(['tokens', 'added', 'tokens/s', 'raw _bulk_docs/s beside it', 'RSS before MB', 'peak RSS MB', 'push CPU s', 'server CPU s', 'requests'],
+      res.push.map((p) => [p.tokens, p.added, p.perS, p.adjacentRawBulkPerS ?? null, p.rssBeforeMb, p.peakRssMb, p.pushCpuS, p.serverCpuS, p.requests])));
   }
   const withStats = (res.processing?.api ?? []).filter((a) => a.serverStatsPerToken);
   if (withStats.length) {

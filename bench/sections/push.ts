@@ -9,6 +9,7 @@ import { round, type BenchContext } from '../lib/context.js';
 import { cpuSeconds } from '../lib/proc.js';
 import { dropDb, freshDb } from '../lib/tokens.js';
 import type { PushJob } from '../push-process.js';
+import { bulkWrite } from './raw.js';
 
 interface PushReport {
   progress: { sent: number; added: number; existing: number; failed: number };
@@ -25,6 +26,12 @@ export interface PushFigures {
   pushCpuS: number;
   serverCpuS: number | null;
   requests: number;
+  /**
+   * The raw `_bulk_docs` rate for the same number of documents, measured on a fresh database just before
+   * and just after this push (their mean; the speed size only): the push's yardstick, taken minutes
+   * closer than the raw section's on a machine whose speed drifts.
+   */
+  adjacentRawBulkPerS?: number;
 }
 
 async function writeLines(file: string, count: number): Promise<void> {
@@ -34,6 +41,17 @@ async function writeLines(file: string, count: number): Promise<void> {
   }
   out.end();
   await once(out, 'finish');
+}
+
+/** docs/s of one sequential `_bulk_docs` write of `count` documents into a fresh database. */
+async function rawBulkRate(ctx: BenchContext, count: number): Promise<number> {
+  const db = await freshDb(ctx.couch, `push-raw-${count}`);
+  try {
+    const m = await bulkWrite(ctx, db, count);
+    return round(count / m.s);
+  } finally {
+    await dropDb(db);
+  }
 }
 
 export async function pushSection(ctx: BenchContext): Promise<PushFigures[]> {
@@ -46,6 +64,8 @@ export async function pushSection(ctx: BenchContext): Promise<PushFigures[]> {
     for (const tokens of sizes) {
       const file = join(dir, `tokens-${tokens}.txt`);
       await writeLines(file, tokens);
+      const speedSize = tokens === (sizes.includes(100_000) ? 100_000 : sizes[sizes.length - 1]);
+      const raw = speedSize ? [await rawBulkRate(ctx, tokens)] : [];
       const db = await freshDb(ctx.couch, `push-${tokens}`);
       // A fresh process per size: its peak RSS belongs to this push alone.
       const pool = new ChildPool<PushJob, PushReport>('push-process.ts', 1, ctx.server.env(''));
@@ -60,6 +80,11 @@ export async function pushSection(ctx: BenchContext): Promise<PushFigures[]> {
           rssBeforeMb: round(r!.rssBeforeMb), peakRssMb: round(r!.peakMb), pushCpuS: round(r!.cpuS, 2),
           serverCpuS: s0 !== null && s1 !== null ? round(s1 - s0, 2) : null, requests: r!.http.requests,
         };
+        if (speedSize) {
+          raw.push(await rawBulkRate(ctx, tokens));
+          f.adjacentRawBulkPerS = round((raw[0]! + raw[1]!) / 2);
+          ctx.log(`push: raw _bulk_docs of ${tokens} just before and after: ${raw.join(' and ')}/s`);
+        }
         ctx.log(`push: ${tokens} tokens: ${f.perS}/s, peak RSS ${f.peakRssMb} MB (${f.rssBeforeMb} MB before)`);
         out.push(f);
       } finally {

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { BULK_BATCH, benchToken, dropDb } from '../lib/tokens.js';
 import { metered, round, type BenchContext } from '../lib/context.js';
 import { ensureDesignDocs } from '../../src/tokens/design.js';
+import type { Database } from '../../src/couch/database.js';
 
 export interface RawResult {
   put: { concurrency: number; docs: number; perS: number; serverCpuS: number | null; benchCpuS: number }[];
@@ -15,6 +16,17 @@ export interface RawResult {
 }
 
 const READS = 15;
+
+/** Write `count` token-shaped documents in batches of BULK_BATCH, one batch after another: the raw `_bulk_docs` rate. */
+export function bulkWrite(ctx: BenchContext, db: Database, count: number) {
+  return metered(ctx, async () => {
+    for (let start = 0; start < count; start += BULK_BATCH) {
+      const docs = Array.from({ length: Math.min(BULK_BATCH, count - start) }, (_, i) => benchToken(`bulk_${String(start + i).padStart(8, '0')}`, 'true'));
+      await db.bulkDocs(docs);
+    }
+    return count;
+  });
+}
 
 export async function rawSection(ctx: BenchContext): Promise<RawResult> {
   const seconds = ctx.short ? 1.5 : 6;
@@ -39,13 +51,7 @@ export async function rawSection(ctx: BenchContext): Promise<RawResult> {
       put.push({ concurrency, docs: m.value, perS: round(m.value / m.s), serverCpuS: m.serverCpuS, benchCpuS: m.benchCpuS });
       ctx.log(`raw: PUT x${concurrency}: ${round(m.value / m.s)}/s`);
     }
-    const b = await metered(ctx, async () => {
-      for (let start = 0; start < bulkDocs; start += BULK_BATCH) {
-        const docs = Array.from({ length: BULK_BATCH }, (_, i) => benchToken(`bulk_${String(start + i).padStart(8, '0')}`, 'true'));
-        await db.bulkDocs(docs);
-      }
-      return bulkDocs;
-    });
+    const b = await bulkWrite(ctx, db, bulkDocs);
     ctx.log(`raw: _bulk_docs: ${round(bulkDocs / b.s)}/s`);
     const total = n + bulkDocs;
     await ensureDesignDocs(db);

@@ -136,7 +136,7 @@ test('a picked token that another pilot took before the read is not claimed and 
 test('picks found taken when read make the next claim smaller, as lost writes do', async () => {
   const db = await freshDb(40);
   // Another pilot took 30 of the 40 tokens after this reader's view was read.
-  const all = (await db.allDocs<{ _id: string }>({ startkey: 'token_', endkey: 'token_\ufff0' })).rows.map((r) => r.id);
+  const all = (await db.allDocs({ startkey: 'token_', endkey: 'token_\ufff0' })).rows.map((r) => String(r.id));
   const taken = all.slice(0, 30);
   await claimTokens(db, { pilot: pilotIdentity(), batchSize: 30, candidates: new (class extends CandidateReader {
     override async read(): Promise<string[]> { return taken; }
