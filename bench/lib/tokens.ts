@@ -68,7 +68,7 @@ export async function warmViews(db: Database): Promise<number> {
  * A read that waits for an index build; CouchDB answers `500 timeout` after its own request timeout (a
  * minute) while it goes on building (a million new tokens take longer): ask again, for up to an hour.
  */
-async function untilBuilt<T>(read: () => Promise<T>): Promise<T> {
+export async function untilBuilt<T>(read: () => Promise<T>): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await read();
@@ -84,7 +84,7 @@ async function untilBuilt<T>(read: () => Promise<T>): Promise<T> {
  * measured that build (a claim took 19 ms right after a 200,000-token build and 97 ms 30 s later, with
  * four indexer tasks running on the database).
  */
-async function indexersDone(db: Database): Promise<void> {
+export async function indexersDone(db: Database): Promise<void> {
   for (let i = 0; i < 600; i++) {
     let tasks: { type?: string; database?: string }[];
     try {
