@@ -98,6 +98,14 @@ export function useTestDb(label: string) {
   });
   after(async () => {
     try { await ctx.db?.destroy(); } catch { /* already gone */ }
+    // Databases a test made beside it (`<name>-1`, `<name>-twice`) and did not remove, because it failed
+    // half-way: an external CouchDB is somebody's server, and a run leaves nothing on it.
+    if (ctx.db) {
+      const left = await ctx.couch.allDbs().catch(() => [] as string[]);
+      for (const name of left.filter((n) => n.startsWith(`${ctx.db.name}-`))) {
+        try { await ctx.couch.db(name).destroy(); } catch { /* already gone */ }
+      }
+    }
     await ctx.couch?.close();
   });
   return ctx;
