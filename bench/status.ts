@@ -12,9 +12,14 @@
  *   document's index up to date, per token write;
  * - `farmStatus` (everything `picas status` and the dashboard show) and the consistent counts alone: median
  *   and worst of 20 reads on the built indexes;
+ * - `picas dashboard` over HTTP: its page, its first status, a page of tokens by state and by prefix, one token;
  * - while a push of 20,000 tokens is not indexed yet: how long status takes to answer (it must not wait).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ROOT } from './lib/children.js';
 import { openBenchServer } from './lib/server.js';
 import { indexersDone, untilBuilt } from './lib/tokens.js';
 import { ensureDesignDocs, ensureDesignDoc, newToken, lockToken, markDone, type Token } from '../src/tokens/index.js';
@@ -91,6 +96,9 @@ try {
   results.farmStatus = await timeIt(() => farmStatus(db));
   console.log(`consistent counts: ${JSON.stringify(results.counts)}; everything status shows: ${JSON.stringify(results.farmStatus)}`);
 
+  results.dashboard = await timeDashboard(db.name, timeIt);
+  console.log(`dashboard (picas dashboard, over HTTP): ${JSON.stringify(results.dashboard)}`);
+
   // A push not indexed yet: status answers at once, from the index as it is.
   for (let i = 0; i < 20_000; i += 5_000) await db.bulkDocs(Array.from({ length: 5_000 }, (_, j) => newToken({ _id: `late_${i + j}` })));
   t0 = performance.now();
@@ -102,6 +110,51 @@ try {
   await couch.close();
   await server.stop();
 }
+/**
+ * `picas dashboard` as a user starts it (the built CLI when there is one), asked over HTTP what its page
+ * asks: the page itself, the first status (a cold read of everything status shows), the status again
+ * (served from its watcher), a page of error tokens, a page by id prefix, and one token with its logs.
+ */
+async function timeDashboard(database: string, timeIt: (f: () => Promise<unknown>) => Promise<unknown>) {
+  const built = join(ROOT, 'dist/cli/main.js');
+  const argv = existsSync(built) ? [built] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+  const child = spawn(process.execPath, [...argv, 'dashboard', '--port', '0'], { env: server.env(database), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const rl = createInterface({ input: child.stdout });
+      rl.once('line', (line) => { rl.close(); resolve(line.trim()); });
+      child.once('exit', (code) => reject(new Error(`picas dashboard exited with ${code}: ${stderr}`)));
+    });
+    const origin = new URL(url).origin;
+    let t0 = performance.now();
+    const home = await fetch(url);
+    const cookie = (home.headers.get('set-cookie') ?? '').split(';')[0]!;
+    await home.text();
+    const pageMs = ms(t0);
+    const get = async (path: string) => {
+      const res = await fetch(`${origin}${path}`, { headers: { cookie } });
+      if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+      return res.json() as Promise<Record<string, unknown>>;
+    };
+    t0 = performance.now();
+    await get('/api/status');
+    const firstStatusMs = ms(t0);
+    const errors = (await get('/api/tokens?state=error&limit=1')).tokens as { id: string }[];
+    return {
+      pageMs,
+      firstStatusMs,
+      status: await timeIt(() => get('/api/status')),
+      errorTokensPage: await timeIt(() => get('/api/tokens?state=error&limit=50')),
+      prefixPage: await timeIt(() => get('/api/tokens?prefix=bench_0005&limit=50')),
+      oneToken: await timeIt(() => get(`/api/token?id=${encodeURIComponent(errors[0]?.id ?? 'bench_00000061')}`)),
+    };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 const out = opt('--json');
 if (out) writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(JSON.stringify(results));
