@@ -2,7 +2,7 @@ import type { BulkResult, Database, Doc } from '../couch/database.js';
 import { docPath } from '../couch/server.js';
 import { ConflictError, NotFoundError } from '../couch/errors.js';
 import { sleep } from '../couch/backoff.js';
-import { mergeLosers } from '../lease/replication-conflicts.js';
+import { finishedLoser, mergeLosers } from '../lease/replication-conflicts.js';
 import type { ClaimedToken } from './claim.js';
 
 /**
@@ -176,8 +176,11 @@ async function settle(db: Database, id: string, rev: string, attempt: string, s:
   return { ...last, ours: false };
 }
 
-/** The winner with its losing revisions recorded as stale (when there are any), written on top of it. */
-async function sealWinner(db: Database, winner: TokenDoc, now: number): Promise<{ doc: TokenDoc; deleted: number } | undefined> {
+/**
+ * The winner with its losing revisions recorded as stale (when there are any), written on top of it; or,
+ * when a losing revision finished the token under another attempt, that revision (the claim must yield).
+ */
+async function sealWinner(db: Database, winner: TokenDoc, now: number): Promise<{ doc: TokenDoc; deleted: number } | { finished: TokenDoc } | undefined> {
   const losingRevs = winner._conflicts ?? [];
   let body: TokenDoc;
   if (losingRevs.length) {
@@ -186,6 +189,8 @@ async function sealWinner(db: Database, winner: TokenDoc, now: number): Promise<
       if ('_rev' in leaf) losing.push(leaf as TokenDoc);
     }
     type Leaf = Parameters<typeof mergeLosers>[0];
+    const finished = finishedLoser(winner as Leaf, losing as Leaf[]);
+    if (finished) return { finished: finished as TokenDoc };
     body = mergeLosers(winner as Leaf, losing as Leaf[], now).merged as TokenDoc;
   } else {
     const { _conflicts, ...rest } = winner;
@@ -258,6 +263,14 @@ async function confirmOne(
       const sealed = await sealWinner(db, winner, Math.floor(db.server.serverNow() / 1000));
       // Someone changed the winner meanwhile (another pilot cleaning up): read again.
       if (!sealed) continue;
+      if ('finished' in sealed) {
+        // The claim was made from a copy that had not yet seen the token's result, and won the tie-break
+        // of revision ids: the result stands. Deleting our revision makes it the winner everywhere.
+        if (stats) stats.lost++;
+        options.log?.(`${claim._id}: claim not confirmed (attempt ${attemptOf(sealed.finished) ?? '(none)'} had finished this token on another copy); not running it`);
+        if (await dropRevision(db, claim._id, winner._rev!) && stats) stats.deleted++;
+        return undefined;
+      }
       if (stats) stats.deleted += sealed.deleted;
       if (sealed.deleted) options.log?.(`${claim._id}: claim confirmed over ${sealed.deleted} competing revision(s), which were recorded as stale and deleted`);
       return { ...(sealed.doc as ClaimedToken) };

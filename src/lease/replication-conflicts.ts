@@ -77,9 +77,30 @@ export async function checkHeldTokens(db: Database, held: HeldAttempt[], options
   const now = Math.floor(db.server.serverNow() / 1000);
   for (const winner of toResolve) {
     const losing = leaves.get(winner._id) ?? [];
+    const finished = finishedLoser(winner, losing);
+    if (finished) {
+      // A claim won the tie-break over a finished result (the claim was made from a copy that had not seen
+      // the result yet): the result stands. The claim's revision is deleted, so the result is the winner
+      // everywhere, and a claim of ours is lost: its command stops and writes nothing.
+      await db.bulkDelete([{ _id: winner._id, _rev: winner._rev! }]);
+      options.log?.(`${winner._id}: replication conflict: attempt ${attemptOf(finished) ?? '(none)'} had finished this token on another copy; the claim of attempt ${attemptOf(winner) ?? '(none)'} was deleted so that its result stands`);
+      if (attemptOf(winner) === mine.get(winner._id) && !result.lost.includes(winner._id)) result.lost.push(winner._id);
+      continue;
+    }
     if (await resolveOne(db, winner, losing, now, options.log)) result.resolved.push(winner._id);
   }
   return result;
+}
+
+/**
+ * A losing revision that finished the token (`done` set) under another attempt than the winner's, when the
+ * winner itself is not finished: a result must never be recorded as a stale attempt and deleted because a
+ * claim made from a lagging copy won the revision tie-break (both one generation above the claim they
+ * branched from). Undefined when there is none.
+ */
+export function finishedLoser(winner: TokenDoc, losing: TokenDoc[]): TokenDoc | undefined {
+  if (Number(winner.done) > 0) return undefined;
+  return losing.find((leaf) => Number(leaf.done) > 0 && !leaf._deleted && attemptOf(leaf) !== attemptOf(winner));
 }
 
 /** The winner with every losing attempt recorded as stale (and stale records found on losing revisions kept). */
