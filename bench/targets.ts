@@ -55,7 +55,7 @@ export function judgeTargets(res: BenchResults): TargetVerdict[] {
   const t4 = 'push >= 90% of the raw _bulk_docs rate';
   // Against the raw rate measured beside the push where there is one (push.ts), else the raw section's.
   const yardstick = speedPush?.adjacentRawBulkPerS ?? bulk;
-  const which = speedPush?.adjacentRawBulkPerS ? `raw _bulk_docs of as many documents just before and after; raw section ${bulk}/s` : 'raw section';
+  const which = speedPush?.adjacentRawBulkPerS ? `raw _bulk_docs of the same tokens just before and after; raw section ${bulk}/s` : 'raw section';
   if (speedPush && yardstick) out.push({ target: t4, met: speedPush.perS >= 0.9 * yardstick, figure: `${r2(speedPush.perS / yardstick * 100)}% (${speedPush.perS}/s for ${speedPush.tokens} tokens vs ${yardstick}/s, ${which})` });
   else na(t4, 'needs the push and raw sections');
   const t5 = 'push memory flat in the number of tokens (peak RSS at N within 1.25x of that at N/10)';

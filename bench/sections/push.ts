@@ -10,6 +10,7 @@ import { cpuSeconds } from '../lib/proc.js';
 import { dropDb, freshDb } from '../lib/tokens.js';
 import type { PushJob } from '../push-process.js';
 import { bulkWrite } from './raw.js';
+import { newToken, randomTokenId } from '../../src/tokens/index.js';
 
 interface PushReport {
   progress: { sent: number; added: number; existing: number; failed: number };
@@ -27,27 +28,34 @@ export interface PushFigures {
   serverCpuS: number | null;
   requests: number;
   /**
-   * The raw `_bulk_docs` rate for the same number of documents, measured on a fresh database just before
-   * and just after this push (their mean; the speed size only): the push's yardstick, taken minutes
-   * closer than the raw section's on a machine whose speed drifts.
+   * The raw `_bulk_docs` rate of the same tokens (rawBulkRate), measured on a fresh database just before
+   * and just after this push (their mean; the speed size only): the push's yardstick, taken beside it on a
+   * machine whose speed drifts, and of documents of the push's size.
    */
   adjacentRawBulkPerS?: number;
 }
 
+const lineOf = (i: number) => `./process-sample --input data/sample_${i}.dat --seed ${i}`;
+
 async function writeLines(file: string, count: number): Promise<void> {
   const out = createWriteStream(file);
   for (let i = 0; i < count; i++) {
-    if (!out.write(`./process-sample --input data/sample_${i}.dat --seed ${i}\n`)) await once(out, 'drain');
+    if (!out.write(`${lineOf(i)}\n`)) await once(out, 'drain');
   }
   out.end();
   await once(out, 'finish');
 }
 
-/** docs/s of one sequential `_bulk_docs` write of `count` documents into a fresh database. */
+/**
+ * docs/s of one sequential `_bulk_docs` write of `count` documents into a fresh database: the tokens the
+ * push makes of the same lines (same fields, same id scheme), built in this process and sent in batches of
+ * 1,000. The raw section's documents are smaller (short ids, input `true`), and CouchDB writes small
+ * documents faster: this is what the server allows for these tokens.
+ */
 async function rawBulkRate(ctx: BenchContext, count: number): Promise<number> {
   const db = await freshDb(ctx.couch, `push-raw-${count}`);
   try {
-    const m = await bulkWrite(ctx, db, count);
+    const m = await bulkWrite(ctx, db, count, (i) => newToken({ _id: randomTokenId(), input: lineOf(i) }));
     return round(count / m.s);
   } finally {
     await dropDb(db);
@@ -83,7 +91,7 @@ export async function pushSection(ctx: BenchContext): Promise<PushFigures[]> {
         if (speedSize) {
           raw.push(await rawBulkRate(ctx, tokens));
           f.adjacentRawBulkPerS = round((raw[0]! + raw[1]!) / 2);
-          ctx.log(`push: raw _bulk_docs of ${tokens} just before and after: ${raw.join(' and ')}/s`);
+          ctx.log(`push: raw _bulk_docs of the same ${tokens} tokens just before and after: ${raw.join(' and ')}/s`);
         }
         ctx.log(`push: ${tokens} tokens: ${f.perS}/s, peak RSS ${f.peakRssMb} MB (${f.rssBeforeMb} MB before)`);
         out.push(f);

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { BULK_BATCH, benchToken, dropDb } from '../lib/tokens.js';
 import { metered, round, type BenchContext } from '../lib/context.js';
 import { ensureDesignDocs } from '../../src/tokens/design.js';
-import type { Database } from '../../src/couch/database.js';
+import type { Database, Doc } from '../../src/couch/database.js';
 
 export interface RawResult {
   put: { concurrency: number; docs: number; perS: number; serverCpuS: number | null; benchCpuS: number }[];
@@ -17,11 +17,14 @@ export interface RawResult {
 
 const READS = 15;
 
-/** Write `count` token-shaped documents in batches of BULK_BATCH, one batch after another: the raw `_bulk_docs` rate. */
-export function bulkWrite(ctx: BenchContext, db: Database, count: number) {
+/**
+ * Write `count` documents in batches of BULK_BATCH, one batch after another: the raw `_bulk_docs` rate.
+ * By default token-shaped documents with short ids and input; `make` gives other documents.
+ */
+export function bulkWrite(ctx: BenchContext, db: Database, count: number, make: (i: number) => Doc = (i) => benchToken(`bulk_${String(i).padStart(8, '0')}`, 'true')) {
   return metered(ctx, async () => {
     for (let start = 0; start < count; start += BULK_BATCH) {
-      const docs = Array.from({ length: Math.min(BULK_BATCH, count - start) }, (_, i) => benchToken(`bulk_${String(start + i).padStart(8, '0')}`, 'true'));
+      const docs = Array.from({ length: Math.min(BULK_BATCH, count - start) }, (_, i) => make(start + i));
       await db.bulkDocs(docs);
     }
     return count;
