@@ -94,17 +94,13 @@ export async function claimTokens(db: Database, options: ClaimOptions, stats?: C
     if (stats) stats.rounds++;
     const batchSize = reader.sizer.size(wanted);
     let picked: Candidate[];
-    let stale = 0;
     const ids = await reader.read(views, batchSize, options.window);
     if (ids.length > 0) {
       // Pick at random among the window, then read the picked ones fresh: a token claimed by another
       // pilot since the view was read is dropped here, and the write below is conditional on this read.
       const pick = shuffled(ids).slice(0, batchSize);
       picked = (await fetchFree(db, pick)).map((token) => ({ token, takeover: false }));
-      stale = pick.length - picked.length;
-      if (stats) stats.stalePicks = (stats.stalePicks ?? 0) + stale;
-      // Every pick found taken: nothing to write, but the crowding it shows sizes the next claim.
-      if (picked.length === 0) reader.sizer.after(stale, stale);
+      if (stats) stats.stalePicks = (stats.stalePicks ?? 0) + pick.length - picked.length;
     } else if (options.recoverExpired !== false) {
       const margin = options.marginSeconds ?? defaultMarginSeconds(options.leaseSeconds ?? 300);
       const now = Math.floor((await db.server.syncClock()) / 1000);
@@ -114,7 +110,7 @@ export async function claimTokens(db: Database, options: ClaimOptions, stats?: C
     } else {
       return [];
     }
-    const claimed = picked.length ? await writeClaims(db, picked, stale, options, reader, stats) : [];
+    const claimed = picked.length ? await writeClaims(db, picked, options, reader, stats) : [];
     if (claimed.length > 0) { faultPoint('after-claim'); return claimed; }
     if (claimed === claimTokensAgain) continue;
     if (stats) stats.conflicts++;
@@ -130,7 +126,7 @@ async function fetchFree(db: Database, ids: string[]): Promise<Token[]> {
   return result.rows.map((row) => row.doc).filter((doc): doc is Token => !!doc && isFree(doc));
 }
 
-async function writeClaims(db: Database, picked: Candidate[], stale: number, options: ClaimOptions, reader: CandidateReader, stats?: ClaimStats): Promise<ClaimedToken[]> {
+async function writeClaims(db: Database, picked: Candidate[], options: ClaimOptions, reader: CandidateReader, stats?: ClaimStats): Promise<ClaimedToken[]> {
   const now = Math.floor(db.server.serverNow() / 1000);
   const lease = options.leaseSeconds ?? 300;
   const maxLost = options.maxLost ?? 3;
@@ -165,8 +161,8 @@ async function writeClaims(db: Database, picked: Candidate[], stale: number, opt
   faultPoint('during-batch-write');
   const { results, accepted } = await writeDocs(db, docs.map((d) => d.doc));
   const claimed: ClaimedToken[] = [];
-  // Other pilots are claiming beside this one (picks found taken, writes refused): claim fewer at once (claim-size.ts).
-  reader.sizer.after(stale + results.length, stale + results.filter((r) => r.error === 'conflict').length);
+  // Another pilot is claiming beside this one: claim fewer at once (claim-size.ts).
+  reader.sizer.after(results.length, results.filter((r) => r.error === 'conflict').length);
   results.forEach((r, i) => {
     if (r.error === 'conflict' && stats) stats.conflictedDocs = (stats.conflictedDocs ?? 0) + 1;
     if (!r.ok || !r.rev || docs[i]!.giveUp) return;
