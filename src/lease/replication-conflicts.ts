@@ -84,7 +84,8 @@ export async function checkHeldTokens(db: Database, held: HeldAttempt[], options
       // everywhere, and a claim of ours is lost: its command stops and writes nothing.
       await db.bulkDelete([{ _id: winner._id, _rev: winner._rev! }]);
       options.log?.(`${winner._id}: replication conflict: attempt ${attemptOf(finished) ?? '(none)'} had finished this token on another copy; the claim of attempt ${attemptOf(winner) ?? '(none)'} was deleted so that its result stands`);
-      if (attemptOf(winner) === mine.get(winner._id) && !result.lost.includes(winner._id)) result.lost.push(winner._id);
+      // A winner of another attempt (cleaned up on its behalf) is in `lost` already; ours joins it.
+      if (!result.lost.includes(winner._id)) result.lost.push(winner._id);
       continue;
     }
     if (await resolveOne(db, winner, losing, now, options.log)) result.resolved.push(winner._id);
