@@ -4,6 +4,7 @@ import { readJson } from './json-body.js';
 import { sendError, sendJson } from './reply.js';
 import { DocRefusal } from './validate-doc-update.js';
 import { decodeKey, encodeKey } from './icu-collation.js';
+import { queryView } from './stale-view-reads.js';
 
 /**
  * `_all_docs` and `_design/x/_view/v` as CouchDB 3.5 answers them, on PouchDB's allDocs and query.
@@ -83,7 +84,7 @@ export async function viewQuery(ctx: DbContext, ddoc: string, view: string): Pro
   // The index holds string keys in ICU order (icu-collation.ts): ask in the same form, answer decoded.
   for (const k of ['key', 'startkey', 'endkey']) if (opts[k] !== undefined) opts[k] = encodeKey(opts[k]);
   if (Array.isArray(opts.keys)) opts.keys = opts.keys.map(encodeKey);
-  const result = await db.query(`${ddoc}/${view}`, opts);
+  const result = await queryView(db, `${ddoc}/${view}`, opts);
   const rows = (result.rows as { key?: unknown }[]).map((r) => ({ ...r, key: decodeKey(r.key) }));
   if (!('total_rows' in result)) return sendJson(res, 200, { rows }); // reduced
   const out: Record<string, unknown> = { total_rows: result.total_rows, offset: startsAtKey(opts) ? null : (opts.skip ?? 0) };
