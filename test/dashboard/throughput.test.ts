@@ -1,0 +1,127 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { useTestDb } from '../helpers/couch.js';
+import { CouchServer } from '../../src/couch/server.js';
+import { ThroughputChart, type Throughput } from '../../src/dashboard/throughput.js';
+import { ensureDesignDoc, lockToken, markDone, newToken, type Token } from '../../src/tokens/index.js';
+import { STATUS_DESIGN } from '../../src/status/design.js';
+
+const ctx = useTestDb('dash-throughput');
+
+/** A real loopback HTTP proxy that notes the query of every read of `picas-status/finished` and how many rows it answered. */
+async function recordingProxy(target: string) {
+  const to = new URL(target);
+  const reads: { endkey: number; rows: number }[] = [];
+  const server = createServer((req, res) => {
+    const out = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      const isChart = req.url?.includes('/_design/picas-status/_view/finished');
+      if (!isChart) { res.writeHead(answer.statusCode ?? 502, answer.headers); answer.pipe(res); return; }
+      const chunks: Buffer[] = [];
+      answer.on('data', (c: Buffer) => chunks.push(c));
+      answer.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const query = new URL(req.url!, 'http://x').searchParams;
+        try { reads.push({ endkey: Number(JSON.parse(query.get('endkey') ?? 'NaN')), rows: (JSON.parse(body.toString()) as { rows?: unknown[] }).rows?.length ?? -1 }); } catch { /* an error answer */ }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        res.end(body);
+      });
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, reads, close: () => { server.closeAllConnections(); server.close(); } };
+}
+
+const finished = (id: string, at: number, exitCode = 0): Token => ({ ...markDone(lockToken(newToken({ _id: id }), { now: at - 5 }), at), exit_code: exitCode });
+const sum = (chart: Throughput | undefined, k: 'done' | 'error') => (chart?.points ?? []).reduce((n, p) => n + p[k], 0);
+
+test('the throughput chart counts finished tokens per interval, and later reads take only what finished since', async () => {
+  const db = ctx.db;
+  await ensureDesignDoc(db, STATUS_DESIGN);
+  const now = Math.floor(Date.now() / 1000);
+  // 40 tokens over the last 20 minutes, every fifth failed; one finished two hours ago (out of the chart).
+  await db.bulkDocs([
+    ...Array.from({ length: 40 }, (_, i) => finished(`t${i}`, now - 30 * i, i % 5 === 0 ? 1 : 0)),
+    finished('old', now - 7200),
+  ]);
+  // The dashboard reads the chart right after a status read, which brought the status views up to date.
+  const statusRead = () => db.view('picas-status', 'finished', { limit: 0 });
+  await statusRead();
+  const proxy = await recordingProxy(ctx.server.url);
+  const couch = new CouchServer({ url: proxy.url, username: ctx.server.username, password: ctx.server.password });
+  try {
+    const chart = new ThroughputChart();
+    const first = await chart.read(couch.db(db.name), now);
+    assert.equal(first?.bucketSeconds, 30, 'twenty minutes in 30 s intervals');
+    assert.equal(first?.complete, true);
+    assert.equal(sum(first, 'done'), 32);
+    assert.equal(sum(first, 'error'), 8);
+    assert.equal(proxy.reads[0]!.endkey, now - 3600, 'the first read takes the last hour');
+
+    // Three more finish; one of them a few seconds "late" (its finish time before the last read's newest).
+    await db.bulkDocs([finished('n1', now + 5), finished('n2', now + 8, 2), finished('n3', now - 4)]);
+    await statusRead();
+    const second = await chart.read(couch.db(db.name), now + 10);
+    assert.equal(sum(second, 'done'), 34, 'the new ones are counted once, the old ones kept');
+    assert.equal(sum(second, 'error'), 9);
+    const read = proxy.reads[1]!;
+    assert.ok(read.endkey >= now - 30, `the second read starts near the last one (endkey ${read.endkey}, now ${now})`);
+    assert.ok(read.rows < 10, `the second read took ${read.rows} rows, not the hour's 43`);
+
+    // Nothing new: the chart is unchanged, and the intervals that dropped out of the window are gone.
+    const third = await chart.read(couch.db(db.name), now + 20);
+    assert.equal(sum(third, 'done') + sum(third, 'error'), 43);
+    const later = await chart.read(couch.db(db.name), now + 3600 + 30);
+    assert.equal(sum(later, 'done') + sum(later, 'error'), 0, 'an hour after the last finished, the chart is empty');
+  } finally {
+    await couch.close();
+    proxy.close();
+  }
+});
+
+test('more finished than one read takes: the chart starts from what it read and says it is not complete', async () => {
+  // A database of its own: the first test's tokens finished at the same times.
+  const db = ctx.couch.db(`${ctx.db.name}-truncated`);
+  await db.create();
+  await ensureDesignDoc(db, STATUS_DESIGN);
+  const now = Math.floor(Date.now() / 1000);
+  // 80 tokens, one every 10 s over the last 800 s; a read takes 50 rows at most.
+  await db.bulkDocs(Array.from({ length: 80 }, (_, i) => finished(`b${i}`, now - 10 * i - 1)));
+  await db.view('picas-status', 'finished', { limit: 0 });
+  const chart = new ThroughputChart(50);
+  const first = await chart.read(db, now);
+  assert.equal(first?.complete, false);
+  const shown = sum(first, 'done');
+  assert.ok(shown <= 50 && shown >= 40, `the chart shows what the read took, whole intervals only: ${shown}`);
+  const oldestShown = Math.min(...first!.points.map((p) => p.t));
+  assert.ok(oldestShown >= now - 500, `no partly read interval is shown (oldest ${now - oldestShown} s ago)`);
+  // Later reads take only the new ones and keep the rest.
+  await db.bulkDocs([finished('c1', now + 3)]);
+  await db.view('picas-status', 'finished', { limit: 0 });
+  const second = await chart.read(db, now + 5);
+  assert.equal(second?.complete, false);
+  assert.equal(sum(second, 'done'), shown + 1);
+  await db.destroy();
+});
+
+test('while the index catches up nothing is settled: a token indexed late still lands in its interval', async () => {
+  const db = ctx.couch.db(`${ctx.db.name}-lagging`);
+  await db.create();
+  await ensureDesignDoc(db, STATUS_DESIGN);
+  const now = Math.floor(Date.now() / 1000);
+  await db.bulkDocs([finished('a', now - 300), finished('b', now - 20)]);
+  await db.view('picas-status', 'finished', { limit: 0 });
+  const lagging = new ThroughputChart();
+  const current = new ThroughputChart();
+  assert.equal(sum(await lagging.read(db, now, { indexCurrent: false }), 'done'), 2);
+  assert.equal(sum(await current.read(db, now), 'done'), 2);
+  // A token that finished four minutes ago reaches the index only now (it was behind a large push).
+  await db.bulkDocs([finished('late', now - 240)]);
+  await db.view('picas-status', 'finished', { limit: 0 });
+  assert.equal(sum(await lagging.read(db, now + 5, { indexCurrent: false }), 'done'), 3, 'counted: nothing was settled while the index lagged');
+  assert.equal(sum(await current.read(db, now + 5), 'done'), 2, 'with the index current, intervals older than the margin are settled and not read again');
+  await db.destroy();
+});
