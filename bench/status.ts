@@ -12,7 +12,8 @@
  *   document's index up to date, per token write;
  * - `farmStatus` (everything `picas status` and the dashboard show) and the consistent counts alone: median
  *   and worst of 20 reads on the built indexes;
- * - `picas dashboard` over HTTP: its page, its first status, a page of tokens by state and by prefix, one token;
+ * - `picas dashboard` over HTTP: its page, its first status, a page of tokens by state and by prefix, one token,
+ *   and when its chart had arrived (an upper bound: asked for after the other reads);
  * - while a push of 20,000 tokens is not indexed yet: how long status takes to answer (it must not wait),
  *   and again while the indexers that answer started are at work.
  */
@@ -154,7 +155,7 @@ async function timeDashboard(database: string, timeIt: (f: () => Promise<unknown
     await get('/api/status');
     const firstStatusMs = ms(t0);
     const errors = (await get('/api/tokens?state=error&limit=1')).tokens as { id: string }[];
-    return {
+    const timings = {
       pageMs,
       firstStatusMs,
       status: await timeIt(() => get('/api/status')),
@@ -162,6 +163,14 @@ async function timeDashboard(database: string, timeIt: (f: () => Promise<unknown
       prefixPage: await timeIt(() => get('/api/tokens?prefix=bench_0005&limit=50')),
       oneToken: await timeIt(() => get(`/api/token?id=${encodeURIComponent(errors[0]?.id ?? 'bench_00000061')}`)),
     };
+    // The chart's first read (the last hour, up to 20,000 rows) follows the first status; the dashboard is
+    // stopped only once it has arrived, so the server is not still answering it during the next section.
+    let chartSeenAfterMs: number | undefined;
+    for (let i = 0; i < 240 && chartSeenAfterMs === undefined; i++) {
+      if ((await get('/api/status')).throughput) chartSeenAfterMs = ms(t0);
+      else await new Promise((r) => setTimeout(r, 250));
+    }
+    return { ...timings, chartSeenAfterMs };
   } finally {
     child.kill('SIGTERM');
   }

@@ -16,6 +16,10 @@ import { createRequire } from 'node:module';
  * so a read between batches sees whole batches; its `update_seq` is the one from before the update in
  * progress (PouchDB sets it at the end), which errs on the side of "behind".
  *
+ * Reads still wait for each other on this path, as on PouchDB's (a second copy whose queues are off was
+ * tried: a one-row read asked beside a 20,000-row read still answered after it in two tries of three, the
+ * large read keeping the one thread busy); the dashboard's chart no longer makes large reads after its first (dashboard/throughput.ts).
+ *
  * Only map reads take this path (PouchDB's built-in reducers are not exported, and reduce reads with
  * update=false are rare): anything this path cannot answer falls back to the ordinary query, which
  * also produces the canonical error.
