@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
  * it promised to say "catching up" instead (CouchDB answers such reads from the last committed index).
  *
  * PouchDB's query code lives twice on disk: bundled inside pouchdb-node (used for every other query and
- * for all index updates) and as pouchdb-abstract-mapreduce of the same version, whose queues are its own.
+ * for all index updates) and as pouchdb-abstract-mapreduce of the same version, whose queues are its own
+ * (pouchdb-find uses that copy too, for Mango indexes: other view names, other queues).
  * Stale reads go through the second: same view databases (found by the same signature, shared through
  * the database's view cache), a queue of their own. Each index batch is written in one LevelDB batch,
  * so a read between batches sees whole batches; its `update_seq` is the one from before the update in
@@ -18,7 +19,8 @@ import { createRequire } from 'node:module';
  *
  * Reads still wait for each other on this path, as on PouchDB's (a second copy whose queues are off was
  * tried: a one-row read asked beside a 20,000-row read still answered after it in two tries of three, the
- * large read keeping the one thread busy); the dashboard's chart no longer makes large reads after its first (dashboard/throughput.ts).
+ * large read keeping the one thread busy); the dashboard's chart no longer makes large reads after its
+ * first (dashboard/throughput.ts).
  *
  * Only map reads take this path (PouchDB's built-in reducers are not exported, and reduce reads with
  * update=false are rare): anything this path cannot answer falls back to the ordinary query, which
