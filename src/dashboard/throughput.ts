@@ -70,10 +70,11 @@ export class ThroughputChart {
     }
     const recent = new Map<number, { done: number; error: number }>();
     for (const row of rows) {
-      if (row.t < this.knownSince) continue;
       const slot = Math.floor(row.t / FINEST) * FINEST;
-      const counts = slot < from ? undefined : (recent.get(slot) ?? recent.set(slot, { done: 0, error: 0 }).get(slot)!);
-      if (!counts) continue;
+      // Before `from`: settled already, or the interval only partly inside the hour.
+      if (row.t < this.knownSince || slot < from) continue;
+      const counts = recent.get(slot) ?? { done: 0, error: 0 };
+      recent.set(slot, counts);
       if (row.error) counts.error++; else counts.done++;
     }
     // Intervals well before now will not change any more: keep them as counts, read after them next time.
@@ -81,9 +82,7 @@ export class ThroughputChart {
     for (const [slot, counts] of recent) if (slot < settleBefore) this.settled.set(slot, counts);
     this.settledUntil = settleBefore;
     for (const slot of this.settled.keys()) if (slot < hourAgo - FINEST) this.settled.delete(slot);
-    const all = new Map(this.settled);
-    for (const [slot, counts] of recent) if (slot >= this.settledUntil) all.set(slot, counts);
-    return this.chart(all, nowSeconds);
+    return this.chart(new Map([...this.settled, ...recent]), nowSeconds);
   }
 
   private restart(): void {

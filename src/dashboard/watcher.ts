@@ -26,7 +26,6 @@ export class StatusWatcher {
   private loop: Promise<void> | undefined;
   private lastRefresh = 0;
   private lastChart = 0;
-  private chart: Throughput | undefined;
   private readonly chartReader = new ThroughputChart();
   private lastCleanup = 0;
   latest: DashboardStatus | undefined;
@@ -68,7 +67,8 @@ export class StatusWatcher {
       this.lastCleanup = Date.now();
       void cleanupPilots(this.db, status.time, this.options.retentionSeconds).catch(() => undefined);
     }
-    this.latest = { ...status, throughput: this.chart, drainRequested: Boolean(control?.drain), user: this.user };
+    // The chart read last (readChart), kept until the next one arrives.
+    this.latest = { ...status, throughput: this.latest?.throughput, drainRequested: Boolean(control?.drain), user: this.user };
     this.refreshes++;
     for (const res of this.clients) this.send(res, 'status', this.latest);
     // The chart reads the finish times since its last read (the first time up to an hour of them,
@@ -86,9 +86,7 @@ export class StatusWatcher {
 
   private async readChart(nowSeconds: number, indexCurrent: boolean): Promise<void> {
     const chart = await this.chartReader.read(this.db, nowSeconds, { indexCurrent }).catch(() => undefined);
-    if (!chart || this.stopped.signal.aborted) return;
-    this.chart = chart;
-    if (!this.latest) return;
+    if (!chart || this.stopped.signal.aborted || !this.latest) return;
     this.latest = { ...this.latest, throughput: chart };
     for (const res of this.clients) this.send(res, 'status', this.latest);
   }
