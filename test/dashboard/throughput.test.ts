@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { useTestDb } from '../helpers/couch.js';
+import { startHttpProxy } from '../helpers/http-proxy.js';
 import { CouchServer } from '../../src/couch/server.js';
 import { ThroughputChart, type Throughput } from '../../src/dashboard/throughput.js';
 import { ensureDesignDoc, lockToken, markDone, newToken, type Token } from '../../src/tokens/index.js';
@@ -10,29 +9,17 @@ import { STATUS_DESIGN } from '../../src/status/design.js';
 
 const ctx = useTestDb('dash-throughput');
 
-/** A real loopback HTTP proxy that notes the query of every read of `picas-status/finished` and how many rows it answered. */
+/** A loopback proxy that notes the `endkey` of every read of `picas-status/finished` and how many rows it answered. */
 async function recordingProxy(target: string) {
-  const to = new URL(target);
   const reads: { endkey: number; rows: number }[] = [];
-  const server = createServer((req, res) => {
-    const out = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      const isChart = req.url?.includes('/_design/picas-status/_view/finished');
-      if (!isChart) { res.writeHead(answer.statusCode ?? 502, answer.headers); answer.pipe(res); return; }
-      const chunks: Buffer[] = [];
-      answer.on('data', (c: Buffer) => chunks.push(c));
-      answer.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const query = new URL(req.url!, 'http://x').searchParams;
-        try { reads.push({ endkey: Number(JSON.parse(query.get('endkey') ?? 'NaN')), rows: (JSON.parse(body.toString()) as { rows?: unknown[] }).rows?.length ?? -1 }); } catch { /* an error answer */ }
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        res.end(body);
-      });
-    });
-    out.on('error', () => res.destroy());
-    req.pipe(out);
+  const proxy = await startHttpProxy(target, {
+    onAnswer: (url, status, body) => {
+      if (!url.includes('/_design/picas-status/_view/finished') || status !== 200) return;
+      const endkey = new URL(url, 'http://x').searchParams.get('endkey');
+      reads.push({ endkey: Number(JSON.parse(endkey ?? 'NaN')), rows: (JSON.parse(body.toString()) as { rows: unknown[] }).rows.length });
+    },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, reads, close: () => { server.closeAllConnections(); server.close(); } };
+  return { ...proxy, reads };
 }
 
 const finished = (id: string, at: number, exitCode = 0): Token => ({ ...markDone(lockToken(newToken({ _id: id }), { now: at - 5 }), at), exit_code: exitCode });
@@ -78,7 +65,7 @@ test('the throughput chart counts finished tokens per interval, and later reads 
     assert.equal(sum(later, 'done') + sum(later, 'error'), 0, 'an hour after the last finished, the chart is empty');
   } finally {
     await couch.close();
-    proxy.close();
+    await proxy.close();
   }
 });
 

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { useTestDb } from '../helpers/couch.js';
+import { startHttpProxy } from '../helpers/http-proxy.js';
 import { CouchServer } from '../../src/couch/server.js';
 import { StatusWatcher } from '../../src/dashboard/watcher.js';
 import { ensureDesignDocs, ensureDesignDoc, lockToken, markDone, newToken } from '../../src/tokens/index.js';
@@ -11,29 +10,8 @@ import { STATUS_DESIGN } from '../../src/status/design.js';
 const ctx = useTestDb('dash-watcher');
 const CHART_DELAY_MS = 4_000;
 
-/**
- * A real loopback HTTP proxy in front of the test's server that answers the chart's read of
- * `picas-status/finished` only after CHART_DELAY_MS, as a busy farm's 20,000-row read takes its time,
- * and passes everything else at once.
- */
-async function slowChartProxy(target: string) {
-  const to = new URL(target);
-  const server = createServer((req, res) => {
-    const forward = () => {
-      const out = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
-      out.on('error', () => res.destroy());
-      req.pipe(out);
-    };
-    // The chart's read of the view (an hour, up to 20,000 rows); status's own rate reads 1,000 at most.
-    if (req.url?.includes('/_design/picas-status/_view/finished') && req.url.includes('limit=20000')) setTimeout(forward, CHART_DELAY_MS);
-    else forward();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => { server.closeAllConnections(); server.close(); } };
-}
+/** The chart's read of the view (an hour, up to 20,000 rows) is held CHART_DELAY_MS, as a busy farm's takes its time; status's own rate read takes 1,000 at most. */
+const slowChartRead = (url: string) => (url.includes('/_design/picas-status/_view/finished') && url.includes('limit=20000') ? CHART_DELAY_MS : 0);
 
 test('the dashboard\'s first status does not wait for the throughput chart; the chart follows', { timeout: 60_000 }, async () => {
   const db = ctx.db;
@@ -44,7 +22,7 @@ test('the dashboard\'s first status does not wait for the throughput chart; the 
     ...Array.from({ length: 5 }, (_, i) => ({ ...markDone(lockToken(newToken({ _id: `done_${i}` }), { now: now - 60 }), now - 10 * i), exit_code: 0 })),
     newToken({ _id: 'todo_0' }),
   ]);
-  const proxy = await slowChartProxy(ctx.server.url);
+  const proxy = await startHttpProxy(ctx.server.url, { holdMs: slowChartRead });
   const couch = new CouchServer({ url: proxy.url, username: ctx.server.username, password: ctx.server.password });
   const watcher = new StatusWatcher(couch.db(db.name), 'tester');
   try {
@@ -62,6 +40,6 @@ test('the dashboard\'s first status does not wait for the throughput chart; the 
   } finally {
     await watcher.stop();
     await couch.close();
-    proxy.close();
+    await proxy.close();
   }
 });

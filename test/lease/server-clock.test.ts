@@ -1,8 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { useTestDb } from '../helpers/couch.js';
+import { startHttpProxy } from '../helpers/http-proxy.js';
 import { CouchServer } from '../../src/couch/server.js';
 import { claimToken } from '../../src/claim/claim.js';
 import { pilotIdentity } from '../../src/lease/pilot-identity.js';
@@ -13,23 +12,7 @@ const ctx = useTestDb('server-clock');
 const SKEW_S = 3 * 3600;
 
 /** A real loopback proxy to the test server whose answers carry a Date header three hours ahead. */
-async function skewedProxy(target: string): Promise<{ url: string; close: () => Promise<void> }> {
-  const t = new URL(target);
-  const server = createServer((req, res) => {
-    const up = httpRequest({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      const headers = { ...r.headers, date: new Date(Date.now() + SKEW_S * 1000).toUTCString() };
-      res.writeHead(r.statusCode ?? 502, headers);
-      r.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
+const skewedProxy = (target: string) => startHttpProxy(target, { headers: (h) => ({ ...h, date: new Date(Date.now() + SKEW_S * 1000).toUTCString() }) });
 
 test('lease times come from the server\'s Date header, not from this node\'s clock', async () => {
   await ensureDesignDocs(ctx.db);
